@@ -1,0 +1,35 @@
+/**
+ * v1 request bodies: application/x-www-form-urlencoded, UTF-8 percent-encoding, `+` as space
+ * (spec/auth.md §5). Strict: a malformed escape or an escape that is not UTF-8 is an error, not a
+ * silent U+FFFD. Repeated parameters: the first wins (as a servlet's getParameter). A parameter sent
+ * empty counts as not sent (clients send `token=`).
+ */
+import { DomainError, PARAM_ERROR } from '../accounts/errors.js';
+
+export type FormParams = Readonly<Record<string, string>>;
+
+export const FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded';
+
+export function parseForm(body: string): FormParams {
+  const out: Record<string, string> = Object.create(null);
+  if (body.length === 0) return out;
+  for (const pair of body.split('&')) {
+    if (pair.length === 0) continue;
+    const eq = pair.indexOf('=');
+    const name = decode(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? '' : decode(pair.slice(eq + 1));
+    if (value === '' || name in out) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function decode(s: string): string {
+  const plus = s.includes('+') ? s.replaceAll('+', ' ') : s;
+  if (!plus.includes('%')) return plus;
+  try {
+    return decodeURIComponent(plus);
+  } catch {
+    throw new DomainError(PARAM_ERROR, 'bad form body: malformed percent-encoding or not UTF-8');
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Request signing (spec/auth.md): CheckSum = lowercase hex sha1(AppSecret + Nonce + CurTime).
+ * Checked in a fixed order — headers present and well-formed → AppKey known → CurTime within the
+ * window → CheckSum — and answered with the bodies of auth.md §4 (HTTP 200).
+ */
+import { hash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, PARAM_ERROR } from '../accounts/errors.js';
+import type { AppSecrets } from '../apps/service.js';
+import { errorBody } from './reply.js';
+
+export const NONCE_MAX = 128;
+const CHECKSUM_PATTERN = /^[0-9a-fA-F]{40}$/;
+const CURTIME_PATTERN = /^[0-9]{1,16}$/;
+
+export interface SignatureOptions {
+  secretsFor(appKey: string): Promise<AppSecrets | null>;
+  /** Current time in ms (injectable for the spec's fixed-time vectors). */
+  now: () => number;
+  /** Largest accepted |CurTime − now| in seconds (the cloud: 300). */
+  curTimeWindowSeconds: number;
+  /** The code of a CheckSum mismatch: 414 `checksum` (2017 captures) or 403 `authentication failed` (2025). */
+  checksumMismatchCode: 414 | 403;
+}
+
+export const AUTH_ERRORS = {
+  badHeader: new DomainError(PARAM_ERROR, 'bad http header'),
+  appKey: new DomainError(PARAM_ERROR, 'appkey'),
+  expired: new DomainError(PARAM_ERROR, 'CurTime is expired'),
+  checksum: new DomainError(PARAM_ERROR, 'checksum'),
+  checksum403: new DomainError(403, 'authentication failed'),
+} as const;
+
+/** lowercase hex sha1(secret + nonce + curTime), hashing the UTF-8 bytes (auth.md §2). */
+export function computeCheckSum(appSecret: string, nonce: string, curTime: string): string {
+  return hash('sha1', appSecret + nonce + curTime, 'hex');
+}
+
+/** Compares a received CheckSum (either hex case) with the expected one in constant time. */
+export function checkSumMatches(expectedLowerHex: string, received: string): boolean {
+  if (!CHECKSUM_PATTERN.test(received)) return false;
+  return timingSafeEqual(
+    Buffer.from(expectedLowerHex, 'latin1'),
+    Buffer.from(received.toLowerCase(), 'latin1'),
+  );
+}
+
+const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? undefined : v);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The AppKey a verified request was signed for; set by signatureHook. */
+    appKey: string;
+  }
+}
+
+/** Verifies a request's signature; resolves the failure, or undefined when it is valid. */
+export async function verifyRequest(
+  headers: FastifyRequest['headers'],
+  o: SignatureOptions,
+): Promise<{ appKey: string } | DomainError> {
+  // Node lower-cases header names, which gives the case-insensitive match auth.md §1 requires.
+  const appKey = single(headers.appkey);
+  const nonce = single(headers.nonce);
+  const curTime = single(headers.curtime);
+  const checkSum = single(headers.checksum);
+  if (
+    !appKey ||
+    !nonce ||
+    !curTime ||
+    !checkSum ||
+    nonce.length > NONCE_MAX ||
+    !CURTIME_PATTERN.test(curTime)
+  )
+    return AUTH_ERRORS.badHeader;
+  const secrets = await o.secretsFor(appKey);
+  if (!secrets) return AUTH_ERRORS.appKey;
+  const nowMs = o.now();
+  if (Math.abs(Math.floor(nowMs / 1000) - Number(curTime)) > o.curTimeWindowSeconds)
+    return AUTH_ERRORS.expired;
+  if (checkSumMatches(computeCheckSum(secrets.current, nonce, curTime), checkSum)) return { appKey };
+  if (
+    secrets.previous !== undefined &&
+    secrets.previousExpiresAt !== undefined &&
+    nowMs < secrets.previousExpiresAt &&
+    checkSumMatches(computeCheckSum(secrets.previous, nonce, curTime), checkSum)
+  )
+    return { appKey };
+  return o.checksumMismatchCode === 403 ? AUTH_ERRORS.checksum403 : AUTH_ERRORS.checksum;
+}
+
+/** The onRequest hook of every signed route. */
+export function signatureHook(o: SignatureOptions) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const result = await verifyRequest(req.headers, o);
+    if (result instanceof DomainError) return reply.code(200).send(errorBody(req.url, result));
+    req.appKey = result.appKey;
+  };
+}

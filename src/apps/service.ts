@@ -1,0 +1,128 @@
+/**
+ * Apps (tenants): AppKey + AppSecret pairs. Secrets are sealed at rest. A rotation keeps the old
+ * secret valid for a grace period so a fleet of app servers can roll to the new one.
+ */
+import { randomBytes } from 'node:crypto';
+import { appSecretOwner, type SecretVault } from '../security/vault.js';
+import type { AppRecord, AppStore } from '../store/port.js';
+
+export interface AppCredentials {
+  appKey: string;
+  appSecret: string;
+}
+
+export interface AppSummary {
+  appKey: string;
+  name: string;
+  createdAt: number;
+  /** When a rotated-out secret stops being accepted (ms), if one is still accepted. */
+  previousSecretExpiresAt?: number | undefined;
+}
+
+/** The secrets a request may be signed with right now. */
+export interface AppSecrets {
+  current: string;
+  previous?: string | undefined;
+  previousExpiresAt?: number | undefined;
+}
+
+export const APP_NAME_MAX = 64;
+
+export class AppNotFoundError extends Error {
+  constructor(appKey: string) {
+    super(`no app with AppKey ${appKey}`);
+  }
+}
+
+export class AppService {
+  readonly #cache = new Map<string, { secrets: AppSecrets | null; loadedAt: number }>();
+
+  constructor(
+    private readonly store: AppStore,
+    private readonly vault: SecretVault,
+    private readonly options: { now?: () => number; cacheTtlMs?: number } = {},
+  ) {}
+
+  #now(): number {
+    return this.options.now ? this.options.now() : Date.now();
+  }
+
+  /** AppKey: 32 lowercase hex; AppSecret: 32 lowercase hex (longer than the cloud's 12, same alphabet). */
+  async createApp(name: string): Promise<AppCredentials> {
+    if (name.length === 0 || name.length > APP_NAME_MAX)
+      throw new Error(`the app name must be 1..${APP_NAME_MAX} characters`);
+    for (;;) {
+      const appKey = randomBytes(16).toString('hex');
+      const appSecret = randomBytes(16).toString('hex');
+      const inserted = await this.store.insertApp({
+        appKey,
+        name,
+        secretSealed: this.vault.seal(appSecret, appSecretOwner(appKey)),
+        createdAt: this.#now(),
+      });
+      if (inserted) return { appKey, appSecret };
+    }
+  }
+
+  async listApps(): Promise<AppSummary[]> {
+    const now = this.#now();
+    return (await this.store.listApps()).map((a) => ({
+      appKey: a.appKey,
+      name: a.name,
+      createdAt: a.createdAt,
+      previousSecretExpiresAt:
+        a.previousSecretExpiresAt !== undefined && a.previousSecretExpiresAt > now
+          ? a.previousSecretExpiresAt
+          : undefined,
+    }));
+  }
+
+  /** Issues a new secret; the old one stays valid for `graceSeconds` (0 = revoked at once). */
+  async rotateSecret(
+    appKey: string,
+    graceSeconds: number,
+  ): Promise<AppCredentials & { previousSecretExpiresAt: number }> {
+    const app = await this.store.getApp(appKey);
+    if (!app) throw new AppNotFoundError(appKey);
+    const appSecret = randomBytes(16).toString('hex');
+    const previousSecretExpiresAt = this.#now() + graceSeconds * 1000;
+    await this.store.updateAppSecrets(appKey, {
+      secretSealed: this.vault.seal(appSecret, appSecretOwner(appKey)),
+      previousSecretSealed: graceSeconds > 0 ? app.secretSealed : undefined,
+      previousSecretExpiresAt: graceSeconds > 0 ? previousSecretExpiresAt : undefined,
+    });
+    this.#cache.delete(appKey);
+    return { appKey, appSecret, previousSecretExpiresAt };
+  }
+
+  /** The plain secret of an app (for the CLI's `call`), or undefined. */
+  async secretOf(appKey: string): Promise<string | undefined> {
+    return (await this.secretsFor(appKey))?.current;
+  }
+
+  /**
+   * The secrets that verify a request for `appKey`, or null for an unknown AppKey. Cached briefly
+   * so the hot path does not open sealed values per request; a rotation made by another process
+   * is seen within the cache TTL.
+   */
+  async secretsFor(appKey: string): Promise<AppSecrets | null> {
+    const now = this.#now();
+    const ttl = this.options.cacheTtlMs ?? 5000;
+    const hit = this.#cache.get(appKey);
+    if (hit && now - hit.loadedAt < ttl) return hit.secrets;
+    const app = await this.store.getApp(appKey);
+    const secrets = app ? this.#open(app) : null;
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(appKey, { secrets, loadedAt: now });
+    return secrets;
+  }
+
+  #open(app: AppRecord): AppSecrets {
+    const owner = appSecretOwner(app.appKey);
+    return {
+      current: this.vault.open(app.secretSealed, owner),
+      previous: app.previousSecretSealed ? this.vault.open(app.previousSecretSealed, owner) : undefined,
+      previousExpiresAt: app.previousSecretExpiresAt,
+    };
+  }
+}

@@ -1,0 +1,331 @@
+#!/usr/bin/env node
+/**
+ * The `nimbase` command. Bad flags or configuration end with a one-line error and exit code 2;
+ * operational failures (port in use, unreachable server) with a one-line error and exit code 1.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import pino from 'pino';
+import { AppNotFoundError } from './apps/service.js';
+import { firstStartBanner, listeningLine } from './banner.js';
+import { signedCall } from './client/server-api.js';
+import { ConfigError, type DataConfig, dataSchema, parseConfig, serveSchema } from './config.js';
+import { openRuntime, type Runtime } from './runtime.js';
+import { buildServer } from './server.js';
+import { describeDatabase } from './store/open.js';
+
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
+
+class UsageError extends Error {}
+
+function dataOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--data-dir <dir>', 'data directory (SQLite file, key file)')
+        .env('NIMBASE_DATA_DIR')
+        .default('./data'),
+    )
+    .addOption(
+      new Option('--database-url <url>', 'database URL (default: sqlite file in the data dir)').env(
+        'NIMBASE_DATABASE_URL',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--secret-key <key>',
+        'key sealing tokens and secrets at rest: 64 hex or base64 (default: key file in the data dir)',
+      ).env('NIMBASE_SECRET_KEY'),
+    )
+    .addOption(
+      new Option(
+        '--durability <mode>',
+        'full: every answer is fsync-durable; normal: faster, may lose the last writes on power loss',
+      )
+        .env('NIMBASE_DURABILITY')
+        .default('full'),
+    );
+}
+
+function dataConfig(opts: Record<string, unknown>): DataConfig {
+  return parseConfig(dataSchema, {
+    dataDir: opts.dataDir,
+    databaseUrl: opts.databaseUrl,
+    secretKey: opts.secretKey,
+    durability: opts.durability,
+  });
+}
+
+async function withRuntime<T>(opts: Record<string, unknown>, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await openRuntime(dataConfig(opts));
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+const print = (s: string) => process.stdout.write(`${s}\n`);
+
+export function buildProgram(): Command {
+  const program = new Command('nimbase')
+    .description('A self-hosted IM server that speaks the NetEase CommsEase (Yunxin/NIM) APIs')
+    .version('0.1.0')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const serve = program.command('serve').description('start the server (HTTP server API)');
+  dataOptions(serve)
+    .addOption(new Option('--host <host>', 'address to listen on').env('NIMBASE_HOST').default('127.0.0.1'))
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 = any free port)')
+        .env('NIMBASE_PORT')
+        .default('8080'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+        .env('NIMBASE_LOG_LEVEL')
+        .default('info'),
+    )
+    .addOption(
+      new Option('--curtime-window <seconds>', 'accepted |CurTime - now| in seconds')
+        .env('NIMBASE_CURTIME_WINDOW')
+        .default('300'),
+    )
+    .addOption(
+      new Option(
+        '--checksum-mismatch-code <code>',
+        '414 ("checksum", 2017 captures) or 403 ("authentication failed", 2025)',
+      )
+        .env('NIMBASE_CHECKSUM_MISMATCH_CODE')
+        .default('414'),
+    )
+    .addOption(
+      new Option('--body-limit <bytes>', 'largest accepted request body')
+        .env('NIMBASE_BODY_LIMIT')
+        .default('65536'),
+    )
+    .addOption(
+      new Option('--request-timeout <ms>', 'time allowed to receive a whole request')
+        .env('NIMBASE_REQUEST_TIMEOUT')
+        .default('10000'),
+    )
+    .action(async (opts) => {
+      const config = parseConfig(serveSchema, opts);
+      const database = describeDatabase(config);
+      const logger = pino({ level: config.logLevel, base: { service: 'nimbase' } });
+      const runtime = await openRuntime(config, { appCacheTtlMs: config.appCacheTtl });
+      const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      let firstApp: Awaited<ReturnType<typeof runtime.apps.createApp>> | undefined;
+      if ((await runtime.apps.listApps()).length === 0) firstApp = await runtime.apps.createApp('default');
+      const app = buildServer({ config, runtime, logger });
+      try {
+        await app.listen({ host: config.host, port: config.port });
+      } catch (err) {
+        await runtime.close();
+        throw new OperationalError(
+          `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
+        );
+      }
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const baseUrl = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+      if (firstApp) print(firstStartBanner(firstApp, baseUrl));
+      print(listeningLine(baseUrl, database.path));
+      const stop = async () => {
+        await app.close();
+        await runtime.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  const appCmd = program.command('app').description('manage apps (AppKey + AppSecret pairs)');
+  dataOptions(
+    appCmd
+      .command('create')
+      .description('create an app and print its AppKey and AppSecret')
+      .requiredOption('--name <name>', 'a name for the app')
+      .option('--json', 'print {"appKey":…,"appSecret":…}'),
+  ).action(async (opts) => {
+    const creds = await withRuntime(opts, (rt) => rt.apps.createApp(opts.name));
+    print(opts.json ? JSON.stringify(creds) : `AppKey:    ${creds.appKey}\nAppSecret: ${creds.appSecret}`);
+  });
+  dataOptions(
+    appCmd
+      .command('list')
+      .description('list the apps')
+      .option('--secrets', 'also print each app’s current AppSecret')
+      .option('--json', 'print a JSON array'),
+  ).action(async (opts) => {
+    const rows = await withRuntime(opts, async (rt) => {
+      const apps = await rt.apps.listApps();
+      return Promise.all(
+        apps.map(async (a) => ({
+          ...a,
+          ...(opts.secrets ? { appSecret: await rt.apps.secretOf(a.appKey) } : {}),
+        })),
+      );
+    });
+    if (opts.json) print(JSON.stringify(rows));
+    else if (rows.length === 0)
+      print('no apps yet: `nimbase app create --name NAME` or `nimbase serve` creates one');
+    else
+      for (const r of rows) {
+        const grace = r.previousSecretExpiresAt
+          ? `  (previous secret valid until ${new Date(r.previousSecretExpiresAt).toISOString()})`
+          : '';
+        print(`${r.appKey}  ${r.name}${'appSecret' in r ? `  secret=${r.appSecret}` : ''}${grace}`);
+      }
+  });
+  dataOptions(
+    appCmd
+      .command('rotate-secret')
+      .description('issue a new AppSecret; the old one keeps working for the grace period')
+      .argument('<appKey>', 'the app to rotate')
+      .addOption(
+        new Option('--grace <seconds>', 'how long the old secret stays valid')
+          .env('NIMBASE_SECRET_GRACE')
+          .default('86400'),
+      )
+      .option('--json', 'print {"appKey":…,"appSecret":…,"previousSecretExpiresAt":…}'),
+  ).action(async (appKey: string, opts) => {
+    if (!/^[0-9]+$/.test(opts.grace) || Number(opts.grace) > 365 * 86400)
+      throw new ConfigError('--grace must be a number of seconds (0 to 31536000)');
+    const r = await withRuntime(opts, (rt) => rt.apps.rotateSecret(appKey, Number(opts.grace)));
+    print(
+      opts.json
+        ? JSON.stringify(r)
+        : `AppKey:    ${r.appKey}\nAppSecret: ${r.appSecret}\nThe previous secret is accepted until ${new Date(r.previousSecretExpiresAt).toISOString()}`,
+    );
+  });
+
+  dataOptions(program.command('migrate').description('apply pending database migrations')).action(
+    async (opts) => {
+      const config = dataConfig(opts);
+      const { openStore } = await import('./store/open.js');
+      const store = await openStore({ ...config, migrate: false });
+      try {
+        const n = await store.migrate();
+        print(n === 0 ? 'database is up to date' : `applied ${n} migration(s)`);
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
+  dataOptions(
+    program
+      .command('call')
+      .description(
+        'sign and send a server-API call, print the JSON answer (e.g. `call user/create.action accid=zhangsan`)',
+      )
+      .argument('<path>', 'API path: user/create.action, /nimserver/user/create.action or /im/v2/accounts')
+      .argument('[params...]', 'key=value pairs (form fields for v1; JSON fields for v2)')
+      .addOption(
+        new Option('--url <url>', 'server base URL').env('NIMBASE_URL').default('http://127.0.0.1:8080'),
+      )
+      .addOption(
+        new Option('--app-key <key>', 'AppKey (default: the only app in the data dir)').env(
+          'NIMBASE_APP_KEY',
+        ),
+      )
+      .addOption(
+        new Option('--app-secret <secret>', 'AppSecret (default: read from the data dir)').env(
+          'NIMBASE_APP_SECRET',
+        ),
+      )
+      .option('--method <method>', 'HTTP method (default POST)')
+      .option('--json <body>', 'raw JSON body (v2 calls)'),
+  ).action(async (path: string, params: string[], opts) => {
+    const pairs = params.map((p) => {
+      const eq = p.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`parameter "${p}" is not key=value`);
+      return [p.slice(0, eq), p.slice(eq + 1)] as [string, string];
+    });
+    let url: URL;
+    try {
+      url = new URL(opts.url);
+    } catch {
+      throw new ConfigError(`--url ${opts.url} is not a URL`);
+    }
+    let jsonBody: unknown;
+    if (opts.json !== undefined) {
+      try {
+        jsonBody = JSON.parse(opts.json);
+      } catch {
+        throw new ConfigError('--json is not valid JSON');
+      }
+    }
+    const creds = await resolveCredentials(opts);
+    const answer = await signedCall({
+      baseUrl: url.toString(),
+      ...creds,
+      path,
+      params: pairs,
+      method: opts.method,
+      jsonBody,
+    }).catch((err: Error) => {
+      throw new OperationalError(`cannot reach ${url.origin}: ${err.message}`);
+    });
+    print(answer);
+  });
+
+  return program;
+}
+
+async function resolveCredentials(
+  opts: Record<string, string | undefined>,
+): Promise<{ appKey: string; appSecret: string }> {
+  if (opts.appKey && opts.appSecret) return { appKey: opts.appKey, appSecret: opts.appSecret };
+  return withRuntime(opts, async (rt) => {
+    let appKey = opts.appKey;
+    if (!appKey) {
+      const apps = await rt.apps.listApps();
+      if (apps.length !== 1)
+        throw new ConfigError(
+          apps.length === 0
+            ? 'no app in the data dir: pass --app-key and --app-secret'
+            : 'several apps: pass --app-key',
+        );
+      appKey = apps[0]!.appKey;
+    }
+    const appSecret = opts.appSecret ?? (await rt.apps.secretOf(appKey));
+    if (!appSecret) throw new ConfigError(`no app with AppKey ${appKey} in the data dir`);
+    return { appKey, appSecret };
+  });
+}
+
+class OperationalError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
+      return EXIT_USAGE; // commander has already printed its one-line message
+    }
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      process.stderr.write(`nimbase: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof AppNotFoundError || err instanceof OperationalError) {
+      process.stderr.write(`nimbase: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    process.stderr.write(`nimbase: unexpected error: ${(err as Error)?.message ?? String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+const code = await main(process.argv);
+if (code !== 0) process.exit(code);

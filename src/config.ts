@@ -1,0 +1,53 @@
+/**
+ * Every setting of `nimbase serve`, from flags and environment variables, validated once at start
+ * into a typed object. Nothing else reads process.env.
+ */
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {}
+
+const intIn = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]+$/, `${name} must be an integer`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+/** Data settings shared by every command that touches the database. */
+export const dataSchema = z.object({
+  dataDir: z.string().min(1, 'data dir must not be empty').default('./data'),
+  databaseUrl: z.string().optional(),
+  secretKey: z.string().optional(),
+  durability: z.enum(['full', 'normal'], { error: 'durability must be full or normal' }).default('full'),
+});
+
+export const serveSchema = dataSchema.extend({
+  host: z.string().min(1, 'host must not be empty').default('127.0.0.1'),
+  port: intIn('port', 0, 65535).default(8080),
+  logLevel: z
+    .enum(LOG_LEVELS, { error: `log level must be one of ${LOG_LEVELS.join(', ')}` })
+    .default('info'),
+  curTimeWindow: intIn('CurTime window', 0, 86_400 * 365).default(300),
+  checksumMismatchCode: z
+    .enum(['414', '403'], { error: 'checksum mismatch code must be 414 or 403' })
+    .default('414')
+    .transform((v) => (v === '403' ? 403 : 414) as 414 | 403),
+  bodyLimit: intIn('body limit', 1024, 16 * 1024 * 1024).default(64 * 1024),
+  requestTimeout: intIn('request timeout', 100, 600_000).default(10_000),
+  appCacheTtl: intIn('app cache TTL', 0, 3_600_000).default(5000),
+});
+
+export type DataConfig = z.output<typeof dataSchema>;
+export type ServeConfig = z.output<typeof serveSchema>;
+
+/** Validates raw option values (strings or undefined); the first problem becomes a one-line ConfigError. */
+export function parseConfig<S extends z.ZodType>(schema: S, raw: Record<string, unknown>): z.output<S> {
+  const cleaned = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new ConfigError(issue ? issue.message : 'invalid configuration');
+}

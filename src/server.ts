@@ -1,0 +1,74 @@
+/**
+ * Builds the HTTP server: the signed server-API families (v1 form, v2 JSON), the unsigned health
+ * probes, and the CommsEase error rendering for everything that goes wrong on the way.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
+import { handleError, handleNotFound } from './api/reply.js';
+import { signatureHook } from './api/signature.js';
+import { userRoutes } from './api/user.js';
+import type { ServeConfig } from './config.js';
+import type { Runtime } from './runtime.js';
+
+export interface ServerOptions {
+  config: Pick<ServeConfig, 'bodyLimit' | 'requestTimeout' | 'curTimeWindow' | 'checksumMismatchCode'>;
+  runtime: Runtime;
+  logger: Logger;
+  /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
+  now?: () => number;
+}
+
+const REQUEST_ID = /^[0-9a-fA-F]{32}$/;
+
+export function buildServer(o: ServerOptions): FastifyInstance {
+  const now = o.now ?? Date.now;
+  const app = Fastify({
+    loggerInstance: o.logger as FastifyBaseLogger,
+    // No per-request log line at info level: the hot path logs only failures.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: o.config.bodyLimit,
+    requestTimeout: o.config.requestTimeout,
+    connectionTimeout: o.config.requestTimeout,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: false,
+    // The official SDKs send a 32-hex RequestId; reuse it so a caller's trace id finds our log line.
+    genReqId: (req) => {
+      const id = req.headers.requestid ?? req.headers['x-custom-traceid'];
+      return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID();
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.decorateRequest('appKey', '');
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+
+  // GET /nimserver/health/liveness.action — probed every 5 s by the SDKs' endpoint selector (auth.md §7).
+  app.get('/nimserver/health/liveness.action', async () => ({ code: 200 }));
+  app.get('/health/liveness.action', async () => ({ code: 200 }));
+
+  // The v1 families: form bodies only, every route signed.
+  app.register(async (v1) => {
+    v1.removeAllContentTypeParsers();
+    v1.addContentTypeParser(FORM_MEDIA_TYPE, { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    });
+    v1.addHook(
+      'onRequest',
+      signatureHook({
+        secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
+        now,
+        curTimeWindowSeconds: o.config.curTimeWindow,
+        checksumMismatchCode: o.config.checksumMismatchCode,
+      }),
+    );
+    userRoutes(v1, o.runtime.accounts);
+  });
+
+  return app;
+}

@@ -1,0 +1,35 @@
+/** SQLite schema, one entry per version; applied in order by SqliteStore.migrate(). Never edit a shipped entry. */
+export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'apps and accounts',
+    sql: `
+      CREATE TABLE apps (
+        app_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        secret_sealed BLOB NOT NULL,
+        previous_secret_sealed BLOB,
+        previous_secret_expires_at INTEGER,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE accounts (
+        app_key TEXT NOT NULL REFERENCES apps(app_key),
+        accid TEXT NOT NULL,
+        token_sealed BLOB NOT NULL,
+        name TEXT, icon TEXT, sign TEXT, email TEXT, birth TEXT, mobile TEXT, ex TEXT, props TEXT,
+        gender INTEGER NOT NULL DEFAULT 0,
+        blocked INTEGER NOT NULL DEFAULT 0,
+        mute INTEGER NOT NULL DEFAULT 0,
+        mute_p2p INTEGER NOT NULL DEFAULT 0,
+        mute_team INTEGER NOT NULL DEFAULT 0,
+        mute_room INTEGER NOT NULL DEFAULT 0,
+        mute_qchat INTEGER NOT NULL DEFAULT 0,
+        mute_av INTEGER NOT NULL DEFAULT 0,
+        donnop INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (app_key, accid)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];

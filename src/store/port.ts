@@ -1,0 +1,84 @@
+/**
+ * The persistence port. Adapters (sqlite.ts, postgres.ts) implement it and pass the same contract
+ * suite (test/store/contract.test.ts). It speaks domain types only: driver types and driver error
+ * codes stop inside the adapter. Expected outcomes (a duplicate accid, a missing row) are return
+ * values, never exceptions: they are on the hot path.
+ */
+
+/** An account as stored. Optional strings are undefined when never set or cleared. */
+export interface AccountRecord {
+  appKey: string;
+  /** Lower-cased accid (spec/accounts-v1.md §0.1). */
+  accid: string;
+  /** The login token sealed by SecretVault; never the plain token. */
+  tokenSealed: Uint8Array;
+  name?: string | undefined;
+  icon?: string | undefined;
+  sign?: string | undefined;
+  email?: string | undefined;
+  birth?: string | undefined;
+  mobile?: string | undefined;
+  ex?: string | undefined;
+  props?: string | undefined;
+  gender: number;
+  /** Banned through block.action / v2 disable. */
+  blocked: boolean;
+  /** Global mute (mute.action). */
+  mute: boolean;
+  muteP2P: boolean;
+  muteTeam: boolean;
+  muteRoom: boolean;
+  muteQChat: boolean;
+  muteAv: boolean;
+  /** setDonnop: no mobile push while a desktop client is online. */
+  donnop: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Columns an update may change; a key that is present (even undefined) is written. */
+export type AccountPatch = Partial<Omit<AccountRecord, 'appKey' | 'accid' | 'createdAt'>>;
+
+export interface AccountStore {
+  /** Inserts `account`; resolves false (no exception) when (appKey, accid) exists. Durable when resolved. */
+  insertAccount(account: AccountRecord): Promise<boolean>;
+  getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined>;
+  /** The accounts that exist among `accids`, in no particular order. */
+  getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]>;
+  /** Applies `patch`; resolves false when the account does not exist. Durable when resolved. */
+  updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean>;
+  countAccounts(appKey: string): Promise<number>;
+}
+
+/** An application (tenant): its accounts live apart from every other app's. */
+export interface AppRecord {
+  appKey: string;
+  name: string;
+  secretSealed: Uint8Array;
+  /** The secret before the last rotation, accepted until `previousSecretExpiresAt` (ms). */
+  previousSecretSealed?: Uint8Array | undefined;
+  previousSecretExpiresAt?: number | undefined;
+  createdAt: number;
+}
+
+export interface AppStore {
+  /** Resolves false when the appKey exists. */
+  insertApp(app: AppRecord): Promise<boolean>;
+  getApp(appKey: string): Promise<AppRecord | undefined>;
+  listApps(): Promise<AppRecord[]>;
+  /** Replaces the secret fields; resolves false when the app does not exist. */
+  updateAppSecrets(
+    appKey: string,
+    secrets: Pick<AppRecord, 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'>,
+  ): Promise<boolean>;
+}
+
+export interface Store extends AccountStore, AppStore {
+  /** 'sqlite' or 'postgres': for logs and the readiness report. */
+  readonly kind: string;
+  /** Applies pending migrations; resolves the number applied. */
+  migrate(): Promise<number>;
+  /** True when the store answers a trivial query (readiness). */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,300 @@
+/**
+ * The embedded default store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so the
+ * single-writer rule holds by construction. Account inserts use group commit: the inserts that
+ * arrive in one event-loop turn share one transaction, and each promise resolves only after that
+ * transaction's COMMIT, so an answered create is durable (synchronous=FULL by default).
+ */
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
+import type { AccountPatch, AccountRecord, AppRecord, Store } from './port.js';
+
+export type Durability = 'full' | 'normal';
+
+export interface SqliteOptions {
+  /** File path, or ':memory:'. */
+  path: string;
+  /** 'full' (default): every answered write is fsync-durable. 'normal': WAL-safe, may lose the last commits on power loss. */
+  durability?: Durability;
+}
+
+type Row = Record<string, unknown>;
+
+const ACCOUNT_COLUMNS: Record<keyof Omit<AccountRecord, 'appKey' | 'accid'>, string> = {
+  tokenSealed: 'token_sealed',
+  name: 'name',
+  icon: 'icon',
+  sign: 'sign',
+  email: 'email',
+  birth: 'birth',
+  mobile: 'mobile',
+  ex: 'ex',
+  props: 'props',
+  gender: 'gender',
+  blocked: 'blocked',
+  mute: 'mute',
+  muteP2P: 'mute_p2p',
+  muteTeam: 'mute_team',
+  muteRoom: 'mute_room',
+  muteQChat: 'mute_qchat',
+  muteAv: 'mute_av',
+  donnop: 'donnop',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+};
+const BOOLEAN_FIELDS = new Set([
+  'blocked',
+  'mute',
+  'muteP2P',
+  'muteTeam',
+  'muteRoom',
+  'muteQChat',
+  'muteAv',
+  'donnop',
+]);
+
+const SQL = {
+  insertAccount: `INSERT INTO accounts (app_key, accid, token_sealed, name, icon, sign, email, birth, mobile, ex, props,
+      gender, blocked, mute, mute_p2p, mute_team, mute_room, mute_qchat, mute_av, donnop, created_at, updated_at)
+    VALUES (@appKey, @accid, @tokenSealed, @name, @icon, @sign, @email, @birth, @mobile, @ex, @props,
+      @gender, @blocked, @mute, @muteP2P, @muteTeam, @muteRoom, @muteQChat, @muteAv, @donnop, @createdAt, @updatedAt)
+    ON CONFLICT (app_key, accid) DO NOTHING`,
+  getAccount: 'SELECT * FROM accounts WHERE app_key = ? AND accid = ?',
+  getAccountsJson: 'SELECT * FROM accounts WHERE app_key = ? AND accid IN (SELECT value FROM json_each(?))',
+  countAccounts: 'SELECT count(*) AS n FROM accounts WHERE app_key = ?',
+  insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
+    VALUES (@appKey, @name, @secretSealed, @previousSecretSealed, @previousSecretExpiresAt, @createdAt)
+    ON CONFLICT (app_key) DO NOTHING`,
+  getApp: 'SELECT * FROM apps WHERE app_key = ?',
+  listApps: 'SELECT * FROM apps ORDER BY created_at, app_key',
+  updateAppSecrets: `UPDATE apps SET secret_sealed = @secretSealed, previous_secret_sealed = @previousSecretSealed,
+    previous_secret_expires_at = @previousSecretExpiresAt WHERE app_key = @appKey`,
+} as const;
+
+interface PendingInsert {
+  params: Row;
+  resolve: (inserted: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly #db: Database.Database;
+  #stmts: { -readonly [K in keyof typeof SQL]?: Database.Statement } = {};
+  #pending: PendingInsert[] = [];
+  #flushScheduled = false;
+  #closed = false;
+
+  constructor(options: SqliteOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.#db = new Database(options.path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+  }
+
+  #stmt(name: keyof typeof SQL): Database.Statement {
+    let s = this.#stmts[name];
+    if (!s) {
+      s = this.#db.prepare(SQL[name]);
+      this.#stmts[name] = s;
+    }
+    return s;
+  }
+
+  async migrate(): Promise<number> {
+    const db = this.#db;
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+    );
+    const done = new Set(
+      (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
+    );
+    let applied = 0;
+    for (const m of SQLITE_MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      db.transaction(() => {
+        db.exec(m.sql);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          Date.now(),
+        );
+      }).immediate();
+      applied++;
+    }
+    return applied;
+  }
+
+  async ping(): Promise<boolean> {
+    return this.#db.prepare('SELECT 1 AS ok').get() !== undefined;
+  }
+
+  insertAccount(account: AccountRecord): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ params: accountParams(account), resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** One transaction for every insert queued during the last event-loop turn. */
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#flushScheduled = false;
+    if (batch.length === 0) return;
+    const insert = this.#stmt('insertAccount');
+    let results: boolean[];
+    try {
+      results = this.#db.transaction(() => batch.map((p) => insert.run(p.params).changes === 1)).immediate();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+  }
+
+  async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {
+    const row = this.#stmt('getAccount').get(appKey, accid) as Row | undefined;
+    return row ? accountFromRow(row) : undefined;
+  }
+
+  async getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
+    if (accids.length === 0) return [];
+    const rows = this.#stmt('getAccountsJson').all(appKey, JSON.stringify(accids)) as Row[];
+    return rows.map(accountFromRow);
+  }
+
+  async updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean> {
+    const sets: string[] = [];
+    const params: Row = { appKey, accid };
+    for (const [key, value] of Object.entries(patch)) {
+      const column = ACCOUNT_COLUMNS[key as keyof typeof ACCOUNT_COLUMNS];
+      if (!column) throw new Error(`unknown account field ${key}`);
+      sets.push(`${column} = @${key}`);
+      params[key] = toSql(key, value);
+    }
+    if (sets.length === 0) return (await this.getAccount(appKey, accid)) !== undefined;
+    // Dynamic column lists are prepared per shape; better-sqlite3 caches nothing, so keep a small cache.
+    const sql = `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = @appKey AND accid = @accid`;
+    return this.#prepareCached(sql).run(params).changes === 1;
+  }
+
+  #dynamic = new Map<string, Database.Statement>();
+  #prepareCached(sql: string): Database.Statement {
+    let s = this.#dynamic.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      if (this.#dynamic.size < 512) this.#dynamic.set(sql, s);
+    }
+    return s;
+  }
+
+  async countAccounts(appKey: string): Promise<number> {
+    return (this.#stmt('countAccounts').get(appKey) as { n: number }).n;
+  }
+
+  async insertApp(app: AppRecord): Promise<boolean> {
+    return (
+      this.#stmt('insertApp').run({
+        appKey: app.appKey,
+        name: app.name,
+        secretSealed: Buffer.from(app.secretSealed),
+        previousSecretSealed: app.previousSecretSealed ? Buffer.from(app.previousSecretSealed) : null,
+        previousSecretExpiresAt: app.previousSecretExpiresAt ?? null,
+        createdAt: app.createdAt,
+      }).changes === 1
+    );
+  }
+
+  async getApp(appKey: string): Promise<AppRecord | undefined> {
+    const row = this.#stmt('getApp').get(appKey) as Row | undefined;
+    return row ? appFromRow(row) : undefined;
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    return (this.#stmt('listApps').all() as Row[]).map(appFromRow);
+  }
+
+  async updateAppSecrets(
+    appKey: string,
+    s: Pick<AppRecord, 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'>,
+  ): Promise<boolean> {
+    return (
+      this.#stmt('updateAppSecrets').run({
+        appKey,
+        secretSealed: Buffer.from(s.secretSealed),
+        previousSecretSealed: s.previousSecretSealed ? Buffer.from(s.previousSecretSealed) : null,
+        previousSecretExpiresAt: s.previousSecretExpiresAt ?? null,
+      }).changes === 1
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#flush();
+    this.#db.close();
+  }
+}
+
+function toSql(key: string, value: unknown): unknown {
+  if (BOOLEAN_FIELDS.has(key)) return value ? 1 : 0;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return value ?? null;
+}
+
+function accountParams(a: AccountRecord): Row {
+  const params: Row = { appKey: a.appKey, accid: a.accid };
+  for (const key of Object.keys(ACCOUNT_COLUMNS)) params[key] = toSql(key, a[key as keyof AccountRecord]);
+  return params;
+}
+
+const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
+
+function accountFromRow(r: Row): AccountRecord {
+  return {
+    appKey: r.app_key as string,
+    accid: r.accid as string,
+    tokenSealed: r.token_sealed as Buffer,
+    name: str(r.name),
+    icon: str(r.icon),
+    sign: str(r.sign),
+    email: str(r.email),
+    birth: str(r.birth),
+    mobile: str(r.mobile),
+    ex: str(r.ex),
+    props: str(r.props),
+    gender: r.gender as number,
+    blocked: r.blocked === 1,
+    mute: r.mute === 1,
+    muteP2P: r.mute_p2p === 1,
+    muteTeam: r.mute_team === 1,
+    muteRoom: r.mute_room === 1,
+    muteQChat: r.mute_qchat === 1,
+    muteAv: r.mute_av === 1,
+    donnop: r.donnop === 1,
+    createdAt: r.created_at as number,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function appFromRow(r: Row): AppRecord {
+  return {
+    appKey: r.app_key as string,
+    name: r.name as string,
+    secretSealed: r.secret_sealed as Buffer,
+    previousSecretSealed: (r.previous_secret_sealed as Buffer | null) ?? undefined,
+    previousSecretExpiresAt: (r.previous_secret_expires_at as number | null) ?? undefined,
+    createdAt: r.created_at as number,
+  };
+}
