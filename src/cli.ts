@@ -110,6 +110,22 @@ export function buildProgram(): Command {
         .env('NIMBASE_REQUEST_TIMEOUT')
         .default('10000'),
     )
+    .addOption(
+      new Option(
+        '--lowercase-lookup <bool>',
+        'lower-case an accid before looking it up (default false: exact match on the stored lower case)',
+      )
+        .env('NIMBASE_LOWERCASE_LOOKUP')
+        .default('false'),
+    )
+    .addOption(
+      new Option(
+        '--create-replay <bool>',
+        'answer a create equal to the stored account with the original 200 instead of "already register"',
+      )
+        .env('NIMBASE_CREATE_REPLAY')
+        .default('false'),
+    )
     .action(async (opts) => {
       const config = parseConfig(serveSchema, opts);
       const database = describeDatabase(config);
