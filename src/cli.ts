@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
+import { accountCommands, ImportIncompleteError } from './accounts-cli.js';
 import { AppNotFoundError } from './apps/service.js';
 import { firstStartBanner, listeningLine } from './banner.js';
 import { signedCall } from './client/server-api.js';
@@ -288,6 +289,8 @@ export function buildProgram(): Command {
     print(answer);
   });
 
+  accountCommands(program, dataOptions, withRuntime);
+
   return program;
 }
 
@@ -334,7 +337,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nimbase: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof AppNotFoundError || err instanceof OperationalError) {
+    if (
+      err instanceof AppNotFoundError ||
+      err instanceof OperationalError ||
+      err instanceof ImportIncompleteError
+    ) {
       process.stderr.write(`nimbase: ${err.message}\n`);
       return EXIT_FAILURE;
     }
