@@ -474,6 +474,8 @@ export class AccountService {
 
   /** Events follow a durable write; a sink failure must not turn a done write into an error answer. */
   async #emit(event: AccountEvent): Promise<void> {
+    // Absent optional fields are left out, as a JSON broker would carry them.
+    for (const k of Object.keys(event) as (keyof AccountEvent)[]) if (event[k] === undefined) delete event[k];
     try {
       await this.#events.publish(event);
     } catch {

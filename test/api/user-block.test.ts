@@ -59,7 +59,10 @@ describe('user/block.action and user/unblock.action', () => {
     for (const [params, desc] of cases)
       assert.deepEqual(await s.call('/nimserver/user/block.action', params), { desc, code: 414 }, desc);
     assert.equal((await uinfo(s, 'blk2')).valid, true);
-    assert.deepEqual(await s.call('/nimserver/user/unblock.action', {}), { desc: 'accid is empty', code: 414 });
+    assert.deepEqual(await s.call('/nimserver/user/unblock.action', {}), {
+      desc: 'accid is empty',
+      code: 414,
+    });
     assert.deepEqual(await s.call('/nimserver/user/unblock.action', { accid: 'nobody' }), {
       desc: 'nobody not register',
       code: 414,

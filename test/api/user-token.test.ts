@@ -46,10 +46,13 @@ describe('user/update.action and user/refreshToken.action', () => {
       desc: 'accid too long',
       code: 414,
     });
-    assert.deepEqual(await s.call('/nimserver/user/update.action', { accid: 'tok1', token: 't'.repeat(129) }), {
-      desc: 'token too long',
-      code: 414,
-    });
+    assert.deepEqual(
+      await s.call('/nimserver/user/update.action', { accid: 'tok1', token: 't'.repeat(129) }),
+      {
+        desc: 'token too long',
+        code: 414,
+      },
+    );
     assert.deepEqual(await s.call('/nimserver/user/update.action', { accid: 'bad accid!', token: 't' }), {
       desc: 'bad accid',
       code: 414,
@@ -77,7 +80,10 @@ describe('user/update.action and user/refreshToken.action', () => {
   });
 
   it('refreshToken errors: missing, unknown', async () => {
-    assert.deepEqual(await s.call('/nimserver/user/refreshToken.action', {}), { desc: 'accid is empty', code: 414 });
+    assert.deepEqual(await s.call('/nimserver/user/refreshToken.action', {}), {
+      desc: 'accid is empty',
+      code: 414,
+    });
     assert.deepEqual(await s.call('/nimserver/user/refreshToken.action', { accid: 'ghost' }), {
       desc: 'ghost not register',
       code: 414,
@@ -98,7 +104,9 @@ describe('user/update.action and user/refreshToken.action', () => {
 
   it('a blocked account can still get a new token', async () => {
     await s.call('/nimserver/user/block.action', { accid: 'tok3' });
-    assert.deepEqual(await s.call('/nimserver/user/update.action', { accid: 'tok3', token: 'b' }), { code: 200 });
+    assert.deepEqual(await s.call('/nimserver/user/update.action', { accid: 'tok3', token: 'b' }), {
+      code: 200,
+    });
     assert.equal(await s.runtime.accounts.verifyToken(s.appKey, 'tok3', 'b'), true);
   });
 

@@ -32,7 +32,15 @@ describe('user/updateUinfo.action and user/getUinfos.action', () => {
       code: 200,
       uinfos: [
         { accid: 't2', name: 'def', gender: 0, valid: true, mute: false },
-        { accid: 't1', name: 'abc', email: 't1@163.com', mobile: '18645454545', gender: 1, valid: true, mute: false },
+        {
+          accid: 't1',
+          name: 'abc',
+          email: 't1@163.com',
+          mobile: '18645454545',
+          gender: 1,
+          valid: true,
+          mute: false,
+        },
         { accid: 't3', gender: 0, valid: true, mute: false },
       ],
     });
@@ -101,7 +109,10 @@ describe('user/updateUinfo.action and user/getUinfos.action', () => {
 
   it('updateUinfo: absent = unchanged, empty = cleared', async () => {
     assert.deepEqual(
-      await s.call('/nimserver/user/updateUinfo.action', 'accid=t1&name=&sign=hello&icon=http%3A%2F%2Fi&gender=2'),
+      await s.call(
+        '/nimserver/user/updateUinfo.action',
+        'accid=t1&name=&sign=hello&icon=http%3A%2F%2Fi&gender=2',
+      ),
       { code: 200 },
     );
     const [u] = (await get(s, ['t1'])).uinfos;
@@ -119,7 +130,8 @@ describe('user/updateUinfo.action and user/getUinfos.action', () => {
 
   it('updateUinfo: every field at its limit is accepted', async () => {
     const params: Record<string, string> = { accid: 't2' };
-    for (const [f, max] of Object.entries(PROFILE_LIMITS)) params[f] = f === 'email' ? `${'a'.repeat(max - 6)}@b.com` : '名'.repeat(max);
+    for (const [f, max] of Object.entries(PROFILE_LIMITS))
+      params[f] = f === 'email' ? `${'a'.repeat(max - 6)}@b.com` : '名'.repeat(max);
     assert.deepEqual(await s.call('/nimserver/user/updateUinfo.action', params), { code: 200 });
     const [u] = (await get(s, ['t2'])).uinfos;
     assert.equal(u.name, '名'.repeat(64));
@@ -135,7 +147,8 @@ describe('user/updateUinfo.action and user/getUinfos.action', () => {
       [{ accid: 't3', gender: '3' }, 'bad gender'],
       [{ accid: 't3', gender: 'male' }, 'bad gender'],
       ...Object.entries(PROFILE_LIMITS).map(
-        ([f, max]) => [{ accid: 't3', [f]: 'x'.repeat(max + 1) }, `${f} too long`] as [Record<string, string>, string],
+        ([f, max]) =>
+          [{ accid: 't3', [f]: 'x'.repeat(max + 1) }, `${f} too long`] as [Record<string, string>, string],
       ),
     ];
     for (const [params, desc] of cases)
@@ -155,9 +168,12 @@ describe('user/updateUinfo.action and user/getUinfos.action', () => {
 
   it("updateUinfo cannot touch another app's account", async () => {
     const other = await s.runtime.apps.createApp('other2');
-    assert.deepEqual(await callAs(s, other, '/nimserver/user/updateUinfo.action', { accid: 't1', name: 'evil' }), {
-      desc: 't1 not register',
-      code: 414,
-    });
+    assert.deepEqual(
+      await callAs(s, other, '/nimserver/user/updateUinfo.action', { accid: 't1', name: 'evil' }),
+      {
+        desc: 't1 not register',
+        code: 414,
+      },
+    );
   });
 });
