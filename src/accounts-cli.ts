@@ -1,6 +1,6 @@
 /**
  * `nimbase accounts export|import`: move an app's accounts in and out as JSON Lines, tokens kept
- * (docs/accounts-export.md). The file holds tokens in the clear: it is written with mode 0600, and
+ * (docs/api.md, "Export / import"). The file holds tokens in the clear: it is written with mode 0600, and
  * nothing printed on stderr ever contains a token.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
