@@ -140,7 +140,7 @@ describe('POST /nimserver/user/create.action', () => {
       { accid: '' },
       { accid: 'abc' },
       { accid: fresh(), gender: '7' },
-    ]) {
+    ] as Record<string, string>[]) {
       const body = (await create(params)) as Record<string, unknown>;
       assert.equal(typeof body.code, 'number');
       if ('desc' in body) assert.equal(typeof body.desc, 'string');
