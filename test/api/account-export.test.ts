@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { v2 } from '../helpers/v2.js';
+import { type Loose, v2 } from '../helpers/v2.js';
 
 function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -33,7 +33,7 @@ const uinfos = async (s: TestServer, accids: string[]) =>
     (await s.call('/nimserver/user/getUinfos.action', {
       accids: JSON.stringify(accids),
       muteStatus: 'true',
-    })) as any
+    })) as Loose
   ).uinfos;
 
 describe('accounts export / import', () => {
@@ -58,7 +58,7 @@ describe('accounts export / import', () => {
       user_information: { avatar: 'http://x', extension: '{"k":1}' },
       configuration: { team_chat_banned: true, enabled: false },
     });
-    const gen = (await a.call('/nimserver/user/create.action', { accid: 'exp3' })) as any;
+    const gen = (await a.call('/nimserver/user/create.action', { accid: 'exp3' })) as Loose;
     await a.call('/nimserver/user/mute.action', { accid: 'exp3', mute: 'true' });
     tokens.set('exp1', 'secret-one').set('exp2', 'secret-two').set('exp3', gen.info.token);
   });
