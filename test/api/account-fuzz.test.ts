@@ -78,7 +78,7 @@ describe('account endpoints under random input', () => {
           assert.ok(okCode(r.code), `${name} ${JSON.stringify(params)} → ${JSON.stringify(r)}`);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 120 },
     );
   });
 
@@ -120,7 +120,7 @@ describe('account endpoints under random input', () => {
         const r = await v2(s, method, path, body);
         assert.ok(okCode(r.code), `${method} ${path} ${JSON.stringify(body)} → ${JSON.stringify(r)}`);
       }),
-      { numRuns: 300 },
+      { numRuns: 120 },
     );
   });
 });
