@@ -265,8 +265,14 @@ export class AccountService {
     const updated = await this.#write(a, patch);
     if (token !== undefined)
       await this.#emit({ type: 'tokenChanged', appKey, accid: a.accid, reason: 'update' });
-    await this.#emitSettings(updated, input.settings ?? {}, { kick: false });
-    if (input.kick?.kick)
+    const settings = input.settings ?? {};
+    const kick = input.kick?.kick === true;
+    // Disabling with need_kick is one 'blocked' event carrying the kick, as block.action's needkick.
+    await this.#emitSettings(updated, settings, {
+      kick: kick && settings.blocked === true,
+      kickNotifyExt: ext,
+    });
+    if (kick && settings.blocked !== true)
       await this.#emit({ type: 'kick', appKey, accid: a.accid, mode: 1, kickNotifyExt: ext });
     return {
       account: view(updated),

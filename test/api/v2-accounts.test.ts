@@ -399,3 +399,27 @@ describe('v2 /im/v2/accounts', () => {
     assert.deepEqual(await res.json(), { code: 414, msg: 'checksum' });
   });
 });
+
+describe('v2 A2 disabling with need_kick', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+    await v2(s, 'POST', '/im/v2/accounts', { account_id: 'dk' });
+  });
+  after(() => s.close());
+
+  it('is one blocked event carrying the kick', async () => {
+    const rec = await recordEvents(s);
+    const r = await v2(s, 'PATCH', '/im/v2/accounts/dk', {
+      configuration: { enabled: false },
+      need_kick: true,
+      kick_notify_extension: 'off',
+    });
+    assert.equal(r.data.configuration.enabled, false);
+    await settle();
+    rec.stop();
+    assert.deepEqual(rec.events, [
+      { type: 'blocked', appKey: s.appKey, accid: 'dk', kick: true, kickNotifyExt: 'off' },
+    ]);
+  });
+});
