@@ -2,7 +2,7 @@
  * The account domain service: every account rule is applied here (via rules.ts), whichever API
  * generation (v1 form, v2 JSON) the request came through.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../security/random.js';
 import { type SecretVault, tokenOwner } from '../security/vault.js';
 import type { AccountRecord, AccountStore } from '../store/port.js';
 import { alreadyRegistered, type DomainError } from './errors.js';
@@ -23,7 +23,7 @@ export interface RegisteredAccount {
 }
 
 /** A server-generated token: 128 bits from the CSPRNG as 32 lowercase hex (the cloud's format). */
-export const generateToken = (): string => randomBytes(16).toString('hex');
+export const generateToken = (): string => randomBytesPooled(16).toString('hex');
 
 export class AccountService {
   constructor(
