@@ -63,6 +63,9 @@ export function parseResponse(text: string): RawResponse {
   }
   let body = text.slice(end + 4);
   if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
+  // Only the first answer: bytes after it belong to a second (pipelined or garbage) request.
+  else if (headers['content-length'] !== undefined)
+    body = Buffer.from(body).subarray(0, Number(headers['content-length'])).toString('utf8');
   return { status: Number(statusLine!.split(' ')[1]), headers, body };
 }
 
