@@ -10,6 +10,8 @@ import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
+import { v2Families } from './api/v2/index.js';
+import { V2_PREFIXES } from './api/v2/wire.js';
 import type { ServeConfig } from './config.js';
 import type { Runtime } from './runtime.js';
 
@@ -57,6 +59,13 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   app.get('/nimserver/health/liveness.action', async () => ({ code: 200 }));
   app.get('/health/liveness.action', async () => ({ code: 200 }));
 
+  const signature = signatureHook({
+    secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
+    now,
+    curTimeWindowSeconds: o.config.curTimeWindow,
+    checksumMismatchCode: o.config.checksumMismatchCode,
+  });
+
   // The v1 families: form bodies only, every route signed.
   app.register(async (v1) => {
     v1.removeAllContentTypeParsers();
@@ -67,17 +76,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
         done(err as Error, undefined);
       }
     });
-    v1.addHook(
-      'onRequest',
-      signatureHook({
-        secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
-        now,
-        curTimeWindowSeconds: o.config.curTimeWindow,
-        checksumMismatchCode: o.config.checksumMismatchCode,
-      }),
-    );
-    userRoutes(v1, o.runtime.accounts);
+    v1.addHook('onRequest', signature);
+    userRoutes(v1, o.runtime.accounts, o.runtime.idempotency);
   });
+
+  // The v2 families: JSON bodies, signed, under both bases.
+  for (const prefix of V2_PREFIXES) app.register(v2Families(o.runtime, signature), { prefix });
 
   return app;
 }
