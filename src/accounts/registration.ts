@@ -2,7 +2,7 @@
  * Account registration: the record a create makes (every create rule applied once, for v1, v2, batch
  * and import alike) and the equality the create-replay switch uses.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../security/random.js';
 import { type SecretVault, tokenOwner } from '../security/vault.js';
 import type { AccountRecord } from '../store/port.js';
 import type { DomainError } from './errors.js';
@@ -72,7 +72,7 @@ export interface KickOption {
 }
 
 /** A server-generated token: 128 bits from the CSPRNG as 32 lowercase hex (the cloud's format). */
-export const generateToken = (): string => randomBytes(16).toString('hex');
+export const generateToken = (): string => randomBytesPooled(16).toString('hex');
 
 export const view = ({ tokenSealed: _, ...rest }: AccountRecord): AccountView => rest;
 
