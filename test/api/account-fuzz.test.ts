@@ -68,14 +68,25 @@ describe('account endpoints under random input', () => {
   });
   after(() => s.close());
 
+  /** Every account of the app and fz's relations, as stored (sealed tokens compared as bytes). */
+  const snapshot = async () => ({
+    accounts: (await s.runtime.store.listAccountsPage(s.appKey, undefined, 10_000)).map((a) => ({
+      ...a,
+      tokenSealed: Buffer.from(a.tokenSealed).toString('hex'),
+    })),
+    relations: await s.runtime.store.listRelations(s.appKey, 'fz'),
+  });
+
   it('v1: every answer is 200 or 414', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...V1),
         fc.dictionary(fc.constantFrom(...PARAMS), value, { maxKeys: 5 }),
         async (name, params) => {
+          const before = await snapshot();
           const r = await s.call(`/nimserver/user/${name}.action`, params);
           assert.ok(okCode(r.code), `${name} ${JSON.stringify(params)} → ${JSON.stringify(r)}`);
+          if (r.code !== 200) assert.deepEqual(await snapshot(), before, 'a rejected call changed nothing');
         },
       ),
       { numRuns: 120 },
@@ -117,8 +128,10 @@ describe('account endpoints under random input', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), fc.oneof(fields, json), async ([method, path], body) => {
+        const before = await snapshot();
         const r = await v2(s, method, path, body);
         assert.ok(okCode(r.code), `${method} ${path} ${JSON.stringify(body)} → ${JSON.stringify(r)}`);
+        if (r.code !== 200) assert.deepEqual(await snapshot(), before, 'a rejected call changed nothing');
       }),
       { numRuns: 120 },
     );
