@@ -3,7 +3,6 @@ import { signHeaders } from '../../src/client/server-api.js';
 import type { TestServer } from './server.js';
 
 /** Answer bodies are inspected loosely in tests. */
-// biome-ignore lint/suspicious/noExplicitAny: a test reads arbitrary JSON answers
 export type Loose = any;
 
 export interface V2Init {
