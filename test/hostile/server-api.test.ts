@@ -307,7 +307,10 @@ describe('hostile input on the server API', () => {
             const before = watch.version();
             const r = await send(port, req);
             const code = assertRejectedOrAnswered(r, context);
-            if (code !== 200)
+            // Only an answered rejection proves nothing was applied: when the mutation leaves a whole
+            // request followed by garbage, the garbage's 4xx (or the close) can overtake that request's
+            // answer, which is lost as with any dropped connection although the request was applied.
+            if (r.status === 200 && code !== 200)
               assert.equal(watch.version(), before, `a rejected call changed the store: ${context}`);
           },
         ),
