@@ -40,8 +40,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     http: {
       requestTimeout: o.config.requestTimeout,
       connectionsCheckingInterval: Math.min(1000, o.config.requestTimeout),
+      // Node answers an HTTP/1.1 request without Host with a bare 400; let it reach the API instead.
+      requireHostHeader: false,
     },
     clientErrorHandler,
+    // A URL Fastify cannot decode (`/%zz…`) gets a CommsEase body too, not Fastify's default 400.
+    frameworkErrors: handleError,
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     // The official SDKs send a 32-hex RequestId; reuse it so a caller's trace id finds our log line.
