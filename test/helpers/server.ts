@@ -10,6 +10,7 @@ import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { buildServer } from '../../src/server.js';
+import { testDatabaseFor } from './pg.js';
 
 export interface TestServer {
   url: string;
@@ -44,7 +45,15 @@ export interface StartOptions {
 
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbase-test-'));
-  const config = parseConfig(serveSchema, { dataDir, port: '0', logLevel: 'silent', ...o.config });
+  // NIMBASE_TEST_DATABASE_URL runs the suite on a fresh PostgreSQL database per server.
+  const testDb = await testDatabaseFor(dataDir);
+  const config = parseConfig(serveSchema, {
+    dataDir,
+    port: '0',
+    logLevel: 'silent',
+    databaseUrl: testDb?.url,
+    ...o.config,
+  });
   const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0 });
   const apps = await runtime.apps.listApps();
   const creds = apps[0]
@@ -79,6 +88,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     async close() {
       await app.close();
       await runtime.close();
+      if (!o.keepData) await testDb?.drop();
       if (!o.keepData && !o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
