@@ -38,6 +38,16 @@ export const serveSchema = dataSchema.extend({
   bodyLimit: intIn('body limit', 1024, 16 * 1024 * 1024).default(64 * 1024),
   requestTimeout: intIn('request timeout', 100, 600_000).default(10_000),
   appCacheTtl: intIn('app cache TTL', 0, 3_600_000).default(5000),
+  // Scale-out (docs/deployment.md): the broker shared by the nodes, and this node's name in it.
+  busUrl: z.string().optional(),
+  nodeId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'node id must be 1 to 64 letters, digits, _ . or -')
+    .optional(),
+  /** After SIGTERM: how long readiness answers 503 while still serving, so a balancer drains us (ms). */
+  shutdownDelay: intIn('shutdown delay', 0, 600_000).default(0),
+  /** After SIGTERM: the longest wait for in-flight work before the process exits anyway (ms). */
+  shutdownTimeout: intIn('shutdown timeout', 100, 600_000).default(30_000),
 });
 
 export type DataConfig = z.output<typeof dataSchema>;

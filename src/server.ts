@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
+import { readinessRoutes } from './api/health.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
@@ -18,6 +19,9 @@ export interface ServerOptions {
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
   now?: () => number;
+  /** This node's name (readiness report); false from `accepting` turns readiness to 503 (drain). */
+  nodeId?: string | undefined;
+  accepting?: () => boolean;
 }
 
 const REQUEST_ID = /^[0-9a-fA-F]{32}$/;
@@ -47,6 +51,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   // GET /nimserver/health/liveness.action — probed every 5 s by the SDKs' endpoint selector (auth.md §7).
   app.get('/nimserver/health/liveness.action', async () => ({ code: 200 }));
   app.get('/health/liveness.action', async () => ({ code: 200 }));
+  readinessRoutes(app, {
+    store: o.runtime.store,
+    bus: o.runtime.bus,
+    nodeId: o.nodeId,
+    accepting: o.accepting ?? (() => true),
+  });
 
   // The v1 families: form bodies only, every route signed.
   app.register(async (v1) => {
