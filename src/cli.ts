@@ -123,6 +123,19 @@ export function buildProgram(): Command {
       ),
     )
     .addOption(
+      new Option(
+        '--rate-limit <rules>',
+        'per-app frequency control (416): off | cloud | [appKey/]family=calls[/seconds][:blockSeconds],…',
+      )
+        .env('NIMBASE_RATE_LIMIT')
+        .default('off'),
+    )
+    .addOption(
+      new Option('--replay-protection <mode>', 'on: a Nonce reused inside the CurTime window → 431')
+        .env('NIMBASE_REPLAY_PROTECTION')
+        .default('off'),
+    )
+    .addOption(
       new Option('--shutdown-delay <ms>', 'on SIGTERM, answer readiness 503 this long before closing')
         .env('NIMBASE_SHUTDOWN_DELAY')
         .default('0'),
@@ -145,11 +158,18 @@ export function buildProgram(): Command {
       const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       let firstApp: Awaited<ReturnType<typeof runtime.apps.createApp>> | undefined;
       if ((await runtime.apps.listApps()).length === 0) firstApp = await runtime.apps.createApp('default');
+      // With a broker, the limit counters and the Nonce store live there, shared by every node.
+      const limits =
+        runtime.bus.kind === 'redis' && (config.rateLimit || config.replayProtection) && config.busUrl
+          ? (await import('./limits/redis.js')).redisLimits({ url: config.busUrl })
+          : undefined;
       let accepting = true;
-      const app = buildServer({ config, runtime, logger, nodeId, accepting: () => accepting });
+      const app = buildServer({ config, runtime, logger, nodeId, accepting: () => accepting, limits });
+      if (limits) app.addHook('onClose', () => limits.close());
       try {
         await app.listen({ host: config.host, port: config.port });
       } catch (err) {
+        await limits?.close();
         await runtime.close();
         throw new OperationalError(
           `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
