@@ -5,11 +5,15 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AccountEventSink } from './accounts/events.js';
+import { IdempotencyService } from './accounts/idempotency.js';
+import type { PresenceQuery } from './accounts/presence.js';
 import { AccountService } from './accounts/service.js';
 import { AppService } from './apps/service.js';
 import { BusUrlError, openBus } from './bus/open.js';
 import type { Bus } from './bus/port.js';
-import { ConfigError, type DataConfig } from './config.js';
+import { SUBJECTS } from './bus/subjects.js';
+import { ConfigError, type DataConfig, type ServeConfig } from './config.js';
 import { KEY_FILE_NAME, loadOrCreateKeyFile, parseKey } from './security/keyfile.js';
 import { SecretVault } from './security/vault.js';
 import { openStore, StoreUrlError } from './store/open.js';
@@ -20,7 +24,8 @@ export interface Runtime {
   vault: SecretVault;
   apps: AppService;
   accounts: AccountService;
-  /** The fan-out between nodes: in-process unless a bus URL names a broker. */
+  idempotency: IdempotencyService;
+  /** Fan-out between nodes (in-process unless a bus URL names a broker); account events go to SUBJECTS.accountEvents. */
   bus: Bus;
   close(): Promise<void>;
 }
@@ -28,13 +33,32 @@ export interface Runtime {
 export interface RuntimeOptions {
   now?: () => number;
   appCacheTtlMs?: number;
-  /** `redis://…` for several nodes; undefined = the in-process bus. */
+  /** A bus made by the caller (not closed with the runtime); default: opened from busUrl. */
+  bus?: Bus;
+  /** `redis://…` for several nodes; undefined = the in-process bus. Ignored when `bus` is given. */
   busUrl?: string | undefined;
   /** Hears about bus handlers that throw and undecodable bus payloads. */
   onBusError?: (err: unknown) => void;
+  /** The gateway's session registry (default: nobody online). AccountService.usePresence sets it later. */
+  presence?: PresenceQuery;
+  /** Called when publishing an account event fails (the write it follows stands). */
+  onEventError?: (err: unknown) => void;
 }
 
-export async function openRuntime(config: DataConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+/** The account service's switches, when the config carries them (serve does; data commands don't). */
+type AccountSwitches = Partial<Pick<ServeConfig, 'lowercaseLookup' | 'createReplay'>>;
+
+/** Publishes account events on the bus, for the client gateway of every node. */
+export function busEventSink(bus: Bus, onError: (err: unknown) => void = () => {}): AccountEventSink {
+  return {
+    publish: (event) => bus.publish(SUBJECTS.accountEvents, event).catch(onError),
+  };
+}
+
+export async function openRuntime(
+  config: DataConfig & AccountSwitches,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   let store: Store;
   try {
     store = await openStore({
@@ -50,24 +74,32 @@ export async function openRuntime(config: DataConfig, options: RuntimeOptions = 
   try {
     const vault = new SecretVault(await loadKey(config, store));
     const now = options.now ?? Date.now;
-    bus = await openBus(options.busUrl, options.onBusError).catch((err) => {
-      throw err instanceof BusUrlError ? new ConfigError(err.message) : err;
-    });
+    bus =
+      options.bus ??
+      (await openBus(options.busUrl, options.onBusError).catch((err) => {
+        throw err instanceof BusUrlError ? new ConfigError(err.message) : err;
+      }));
     const openedBus = bus;
     return {
       store,
       vault,
-      apps: new AppService(store, vault, { now, cacheTtlMs: options.appCacheTtlMs }),
-      accounts: new AccountService(store, vault, now),
       bus: openedBus,
+      apps: new AppService(store, vault, { now, cacheTtlMs: options.appCacheTtlMs }),
+      accounts: new AccountService(store, vault, now, {
+        events: busEventSink(openedBus, options.onEventError),
+        presence: options.presence,
+        lowercaseLookup: config.lowercaseLookup,
+        replayEqualCreate: config.createReplay,
+      }),
+      idempotency: new IdempotencyService(store, vault, now),
       // The bus first: nothing new arrives while the store flushes its last writes.
       close: async () => {
-        await openedBus.close();
+        if (!options.bus) await openedBus.close();
         await store.close();
       },
     };
   } catch (err) {
-    await bus?.close();
+    if (!options.bus) await bus?.close();
     await store.close();
     throw err;
   }

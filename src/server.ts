@@ -5,12 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { clientErrorHandler } from './api/client-error.js';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
 import { readinessRoutes } from './api/health.js';
 import { limitsHook } from './api/limits.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
+import { v2Families } from './api/v2/index.js';
+import { V2_PREFIXES } from './api/v2/wire.js';
 import type { ServeConfig } from './config.js';
 import { memoryLimits } from './limits/memory.js';
 import type { RequestLimits } from './limits/port.js';
@@ -48,6 +51,14 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     bodyLimit: o.config.bodyLimit,
     requestTimeout: o.config.requestTimeout,
     connectionTimeout: o.config.requestTimeout,
+    // Slow-loris: Node enforces requestTimeout on a trickled body only when it is given at the
+    // server's construction (Fastify sets it afterwards), and checks it every
+    // connectionsCheckingInterval (30 s by default): pass both here.
+    http: {
+      requestTimeout: o.config.requestTimeout,
+      connectionsCheckingInterval: Math.min(1000, o.config.requestTimeout),
+    },
+    clientErrorHandler,
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     // The official SDKs send a 32-hex RequestId; reuse it so a caller's trace id finds our log line.
@@ -86,6 +97,13 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     accepting: o.accepting ?? (() => true),
   });
 
+  const signature = signatureHook({
+    secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
+    now,
+    curTimeWindowSeconds: o.config.curTimeWindow,
+    checksumMismatchCode: o.config.checksumMismatchCode,
+  });
+
   // The v1 families: form bodies only, every route signed.
   app.register(async (v1) => {
     v1.removeAllContentTypeParsers();
@@ -96,17 +114,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
         done(err as Error, undefined);
       }
     });
-    v1.addHook(
-      'onRequest',
-      signatureHook({
-        secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
-        now,
-        curTimeWindowSeconds: o.config.curTimeWindow,
-        checksumMismatchCode: o.config.checksumMismatchCode,
-      }),
-    );
-    userRoutes(v1, o.runtime.accounts);
+    v1.addHook('onRequest', signature);
+    userRoutes(v1, o.runtime.accounts, o.runtime.idempotency);
   });
+
+  // The v2 families: JSON bodies, signed, under both bases.
+  for (const prefix of V2_PREFIXES) app.register(v2Families(o.runtime, signature), { prefix });
 
   return app;
 }

@@ -13,7 +13,14 @@
 import { hash } from 'node:crypto';
 import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import type { AccountPatch, AccountRecord, AppRecord, Store } from './port.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  AppRecord,
+  IdempotencyRecord,
+  RelationRecord,
+  Store,
+} from './port.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:port/db`. */
@@ -68,6 +75,18 @@ const SQL = {
   updateAppSecrets: `UPDATE apps SET secret_sealed = $2, previous_secret_sealed = $3,
     previous_secret_expires_at = $4 WHERE app_key = $1`,
   ping: 'SELECT 1 AS ok',
+  listAccountsFirst: 'SELECT * FROM accounts WHERE app_key = $1 ORDER BY accid LIMIT $2',
+  listAccountsAfter: 'SELECT * FROM accounts WHERE app_key = $1 AND accid > $2 ORDER BY accid LIMIT $3',
+  addRelation: `INSERT INTO account_relations (app_key, accid, type, target_accid, created_at)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+  removeRelation:
+    'DELETE FROM account_relations WHERE app_key = $1 AND accid = $2 AND type = $3 AND target_accid = $4',
+  listRelations: `SELECT type, target_accid, created_at FROM account_relations WHERE app_key = $1 AND accid = $2
+    ORDER BY created_at, target_accid`,
+  getIdempotency: 'SELECT * FROM idempotency_keys WHERE app_key = $1 AND key = $2',
+  insertIdempotency: `INSERT INTO idempotency_keys (app_key, key, response_sealed, created_at)
+    VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+  deleteIdempotencyBefore: 'DELETE FROM idempotency_keys WHERE created_at < $1',
 } as const;
 
 /** Any stable 64-bit number: the advisory lock that serialises migrations across nodes. */
@@ -171,32 +190,96 @@ export class PostgresStore implements Store {
 
   /** One multi-row statement for every insert queued during the last event-loop turn. */
   async #flush(batch: PendingInsert[]): Promise<void> {
-    // A key twice in one batch: only its first occurrence goes to the database, the rest lose.
-    const first = new Map<string, PendingInsert>();
-    const losers: PendingInsert[] = [];
-    for (const p of batch) {
-      const key = `${p.account.appKey}\u0000${p.account.accid}`;
-      if (first.has(key)) losers.push(p);
-      else first.set(key, p);
-    }
-    const columns: unknown[][] = ALL_COLUMNS.map(() => []);
-    for (const { account } of first.values()) {
-      columns[0]!.push(account.appKey);
-      columns[1]!.push(account.accid);
-      ACCOUNT_FIELDS.forEach((f, i) => {
-        columns[i + 2]!.push(toSql(account[f]));
-      });
-    }
-    let inserted: Set<string>;
+    let results: boolean[];
     try {
-      const res = await this.#query('insertAccounts', columns);
-      inserted = new Set(res.rows.map((r) => `${r.app_key}\u0000${r.accid}`));
+      results = await this.#insertMany(batch.map((p) => p.account));
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
-    for (const [key, p] of first) p.resolve(inserted.has(key));
-    for (const p of losers) p.resolve(false);
+    batch.forEach((p, i) => {
+      p.resolve(results[i]!);
+    });
+  }
+
+  /**
+   * Inserts `accounts` with ONE statement (so one transaction, committed when it resolves); per item
+   * true when inserted. A key twice in the list: only its first occurrence goes to the database.
+   */
+  async #insertMany(accounts: readonly AccountRecord[]): Promise<boolean[]> {
+    const keyOf = (a: AccountRecord) => `${a.appKey}\u0000${a.accid}`;
+    const first = new Map<string, number>();
+    accounts.forEach((a, i) => {
+      if (!first.has(keyOf(a))) first.set(keyOf(a), i);
+    });
+    const columns: unknown[][] = ALL_COLUMNS.map(() => []);
+    for (const i of first.values()) {
+      const account = accounts[i]!;
+      columns[0]!.push(account.appKey);
+      columns[1]!.push(account.accid);
+      ACCOUNT_FIELDS.forEach((f, c) => {
+        columns[c + 2]!.push(toSql(account[f]));
+      });
+    }
+    const res = await this.#query('insertAccounts', columns);
+    const inserted = new Set(res.rows.map((r) => `${r.app_key}\u0000${r.accid}`));
+    return accounts.map((a, i) => first.get(keyOf(a)) === i && inserted.has(keyOf(a)));
+  }
+
+  async insertAccountBatch(accounts: readonly AccountRecord[]): Promise<boolean[]> {
+    if (this.#closed) throw new Error('store is closed');
+    if (accounts.length === 0) return [];
+    return this.#insertMany(accounts);
+  }
+
+  async listAccountsPage(
+    appKey: string,
+    afterAccid: string | undefined,
+    limit: number,
+  ): Promise<AccountRecord[]> {
+    const res =
+      afterAccid === undefined
+        ? await this.#query('listAccountsFirst', [appKey, limit])
+        : await this.#query('listAccountsAfter', [appKey, afterAccid, limit]);
+    return res.rows.map(accountFromRow);
+  }
+
+  async setRelation(appKey: string, accid: string, r: RelationRecord, on: boolean): Promise<void> {
+    if (on) await this.#query('addRelation', [appKey, accid, r.type, r.targetAccid, r.createdAt]);
+    else await this.#query('removeRelation', [appKey, accid, r.type, r.targetAccid]);
+  }
+
+  async listRelations(appKey: string, accid: string): Promise<RelationRecord[]> {
+    return (await this.#query('listRelations', [appKey, accid])).rows.map((r) => ({
+      type: r.type as number,
+      targetAccid: r.target_accid as string,
+      createdAt: num(r.created_at),
+    }));
+  }
+
+  async getIdempotency(appKey: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const r = (await this.#query('getIdempotency', [appKey, key])).rows[0];
+    if (!r) return undefined;
+    return {
+      appKey: r.app_key as string,
+      key: r.key as string,
+      responseSealed: r.response_sealed as Buffer,
+      createdAt: num(r.created_at),
+    };
+  }
+
+  async insertIdempotency(r: IdempotencyRecord): Promise<boolean> {
+    const res = await this.#query('insertIdempotency', [
+      r.appKey,
+      r.key,
+      toSql(r.responseSealed),
+      r.createdAt,
+    ]);
+    return res.rowCount === 1;
+  }
+
+  async deleteIdempotencyBefore(createdBefore: number): Promise<number> {
+    return (await this.#query('deleteIdempotencyBefore', [createdBefore])).rowCount ?? 0;
   }
 
   async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {

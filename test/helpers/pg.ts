@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import pg from 'pg';
 
 export const PG_ADMIN_URL = process.env.NIMBASE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -68,6 +69,24 @@ export async function testDatabaseFor(dataDir: string): Promise<TestDatabase | u
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(note, db.url);
   return db;
+}
+
+/**
+ * The PostgreSQL database behind a test data dir, as NIMBASE_DATABASE_URL for a CLI child process
+ * given `--data-dir <dir>` (empty on SQLite), so data commands see what the test server stored.
+ */
+export function databaseEnvFor(args: readonly string[]): Record<string, string> {
+  const i = args.indexOf('--data-dir');
+  const dir = i >= 0 ? args[i + 1] : undefined;
+  if (!process.env.NIMBASE_TEST_DATABASE_URL || !dir || !existsSync(join(dir, DB_NOTE))) return {};
+  return { NIMBASE_DATABASE_URL: readFileSync(join(dir, DB_NOTE), 'utf8').trim() };
+}
+
+/** Databases of data dirs the caller owns (and may reuse): dropped when the test file ends. */
+const leftovers = new Set<TestDatabase>();
+export function dropAtEnd(db: TestDatabase): void {
+  if (leftovers.size === 0) after(() => Promise.all([...leftovers].map((d) => d.drop().catch(() => {}))));
+  leftovers.add(db);
 }
 
 async function admin(adminUrl: string, sql: string): Promise<void> {

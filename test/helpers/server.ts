@@ -10,7 +10,7 @@ import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { buildServer } from '../../src/server.js';
-import { testDatabaseFor } from './pg.js';
+import { dropAtEnd, testDatabaseFor } from './pg.js';
 
 export interface TestServer {
   url: string;
@@ -41,6 +41,10 @@ export interface StartOptions {
   dataDir?: string;
   /** Keep the data dir on close (restart tests). */
   keepData?: boolean;
+  /** Use these credentials for the test app (imported when absent). */
+  app?: { appKey: string; appSecret: string };
+  /** Where log lines go (default: nowhere). */
+  logStream?: { write(line: string): void };
 }
 
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
@@ -56,10 +60,17 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   });
   const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0 });
   const apps = await runtime.apps.listApps();
-  const creds = apps[0]
-    ? { appKey: apps[0].appKey, appSecret: (await runtime.apps.secretOf(apps[0].appKey))! }
-    : await runtime.apps.createApp('test');
-  const app = buildServer({ config, runtime, logger: pino({ level: 'silent' }), now: o.now });
+  let creds: { appKey: string; appSecret: string };
+  if (o.app) {
+    if (!apps.some((a) => a.appKey === o.app?.appKey)) await runtime.apps.importApp('test', o.app);
+    creds = o.app;
+  } else {
+    creds = apps[0]
+      ? { appKey: apps[0].appKey, appSecret: (await runtime.apps.secretOf(apps[0].appKey))! }
+      : await runtime.apps.createApp('test');
+  }
+  const logger = o.logStream ? pino({ level: 'debug' }, o.logStream) : pino({ level: 'silent' });
+  const app = buildServer({ config, runtime, logger, now: o.now });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -88,7 +99,9 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     async close() {
       await app.close();
       await runtime.close();
-      if (!o.keepData) await testDb?.drop();
+      // A caller-owned data dir may be reused by a later server: its database lives to the file's end.
+      if (testDb && o.dataDir) dropAtEnd(testDb);
+      else if (!o.keepData) await testDb?.drop();
       if (!o.keepData && !o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

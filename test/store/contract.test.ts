@@ -277,6 +277,71 @@ for (const adapter of ADAPTERS) {
       assert.equal(await store.updateAccount(key, 'missing', {}), false);
     });
 
+    it('inserts a batch in one go: per item true, false for an existing or repeated accid', async () => {
+      const key = await newApp();
+      await store.insertAccount(account(key, 'exists'));
+      const results = await store.insertAccountBatch([
+        account(key, 'b1', { name: 'first' }),
+        account(key, 'exists'),
+        account(key, 'b2'),
+        account(key, 'b1', { name: 'again' }),
+      ]);
+      assert.deepEqual(results, [true, false, true, false]);
+      assert.equal((await store.getAccount(key, 'b1'))?.name, 'first');
+      assert.deepEqual(await store.insertAccountBatch([]), []);
+      assert.equal(await store.countAccounts(key), 3);
+    });
+
+    it('pages accounts in bytewise accid order', async () => {
+      const key = await newApp();
+      const ids = ['b', 'a-1', 'a_1', 'a.1', 'a@1', 'a1', 'z', '0'];
+      await store.insertAccountBatch(ids.map((id) => account(key, id)));
+      const sorted = [...ids].sort(); // JS sorts by UTF-16 code unit: bytewise for ASCII
+      const first = await store.listAccountsPage(key, undefined, 3);
+      assert.deepEqual(
+        first.map((a) => a.accid),
+        sorted.slice(0, 3),
+      );
+      const rest = await store.listAccountsPage(key, first[2]!.accid, 100);
+      assert.deepEqual(
+        rest.map((a) => a.accid),
+        sorted.slice(3),
+      );
+      assert.deepEqual(await store.listAccountsPage(key, 'zz', 10), []);
+    });
+
+    it('sets and clears relations idempotently, listing oldest first', async () => {
+      const key = await newApp();
+      await store.insertAccount(account(key, 'owner'));
+      await store.setRelation(key, 'owner', { targetAccid: 'x', type: 1, createdAt: 2 }, true);
+      await store.setRelation(key, 'owner', { targetAccid: 'y', type: 2, createdAt: 1 }, true);
+      await store.setRelation(key, 'owner', { targetAccid: 'x', type: 1, createdAt: 3 }, true);
+      assert.deepEqual(await store.listRelations(key, 'owner'), [
+        { targetAccid: 'y', type: 2, createdAt: 1 },
+        { targetAccid: 'x', type: 1, createdAt: 2 },
+      ]);
+      await store.setRelation(key, 'owner', { targetAccid: 'x', type: 1, createdAt: 4 }, false);
+      await store.setRelation(key, 'owner', { targetAccid: 'nobody', type: 1, createdAt: 4 }, false);
+      assert.deepEqual(
+        (await store.listRelations(key, 'owner')).map((r) => r.targetAccid),
+        ['y'],
+      );
+      assert.deepEqual(await store.listRelations(key, 'nobody'), []);
+    });
+
+    it('remembers idempotency records once and forgets old ones', async () => {
+      const key = await newApp();
+      const rec = { appKey: key, key: 'idem-1', responseSealed: token(), createdAt: 1000 };
+      assert.equal(await store.insertIdempotency(rec), true);
+      assert.equal(await store.insertIdempotency({ ...rec, responseSealed: token() }), false);
+      assert.deepEqual(plain(await store.getIdempotency(key, 'idem-1')), plain(rec));
+      assert.equal(await store.getIdempotency(key, 'idem-2'), undefined);
+      await store.insertIdempotency({ ...rec, key: 'idem-new', createdAt: 9_000_000_000_000 });
+      assert.ok((await store.deleteIdempotencyBefore(2000)) >= 1);
+      assert.equal(await store.getIdempotency(key, 'idem-1'), undefined);
+      assert.ok(await store.getIdempotency(key, 'idem-new'));
+    });
+
     it('makes an insert queued before close durable for the next handle', async () => {
       const key = await newApp();
       const second = await env.open();

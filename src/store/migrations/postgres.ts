@@ -2,7 +2,7 @@
  * PostgreSQL schema, one entry per version; applied in order by PostgresStore.migrate() under an
  * advisory lock, so nodes starting together migrate once. Version numbers mirror the SQLite list
  * (migrations/sqlite.ts) so one number means one schema change on both engines. Never edit a
- * shipped entry.
+ * shipped entry. accids sort bytewise (COLLATE "C"), as in SQLite, so export paging agrees.
  */
 export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
@@ -19,7 +19,7 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       );
       CREATE TABLE accounts (
         app_key TEXT NOT NULL REFERENCES apps(app_key),
-        accid TEXT NOT NULL,
+        accid TEXT COLLATE "C" NOT NULL,
         token_sealed BYTEA NOT NULL,
         name TEXT, icon TEXT, sign TEXT, email TEXT, birth TEXT, mobile TEXT, ex TEXT, props TEXT,
         gender SMALLINT NOT NULL DEFAULT 0,
@@ -35,6 +35,35 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
         updated_at BIGINT NOT NULL,
         PRIMARY KEY (app_key, accid)
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'account relations (blacklist, mute list)',
+    sql: `
+      CREATE TABLE account_relations (
+        app_key TEXT NOT NULL,
+        accid TEXT COLLATE "C" NOT NULL,
+        type SMALLINT NOT NULL,
+        target_accid TEXT COLLATE "C" NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (app_key, accid, type, target_accid),
+        FOREIGN KEY (app_key, accid) REFERENCES accounts(app_key, accid)
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'idempotency keys',
+    sql: `
+      CREATE TABLE idempotency_keys (
+        app_key TEXT NOT NULL,
+        key TEXT NOT NULL,
+        response_sealed BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (app_key, key)
+      );
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
     `,
   },
 ];
