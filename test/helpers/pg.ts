@@ -66,6 +66,7 @@ export async function testDatabaseFor(dataDir: string): Promise<TestDatabase | u
     return { url, drop: () => admin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
   }
   const db = await createTestDatabase(adminUrl);
+  dropAtEnd(db);
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(note, db.url);
   return db;
@@ -82,10 +83,14 @@ export function databaseEnvFor(args: readonly string[]): Record<string, string> 
   return { NIMBASE_DATABASE_URL: readFileSync(join(dir, DB_NOTE), 'utf8').trim() };
 }
 
-/** Databases of data dirs the caller owns (and may reuse): dropped when the test file ends. */
+/**
+ * Every database made for a test server is dropped when the test file ends, even when the server
+ * failed to start or to close; the hook is registered at load time so it belongs to the file.
+ */
 const leftovers = new Set<TestDatabase>();
+if (process.env.NIMBASE_TEST_DATABASE_URL)
+  after(() => Promise.all([...leftovers].map((d) => d.drop().catch(() => {}))));
 export function dropAtEnd(db: TestDatabase): void {
-  if (leftovers.size === 0) after(() => Promise.all([...leftovers].map((d) => d.drop().catch(() => {}))));
   leftovers.add(db);
 }
 

@@ -10,7 +10,7 @@ import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { buildServer } from '../../src/server.js';
-import { dropAtEnd, testDatabaseFor } from './pg.js';
+import { testDatabaseFor } from './pg.js';
 
 export interface TestServer {
   url: string;
@@ -100,8 +100,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
       await app.close();
       await runtime.close();
       // A caller-owned data dir may be reused by a later server: its database lives to the file's end.
-      if (testDb && o.dataDir) dropAtEnd(testDb);
-      else if (!o.keepData) await testDb?.drop();
+      if (!o.keepData && !o.dataDir) await testDb?.drop();
       if (!o.keepData && !o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
