@@ -6,10 +6,15 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
+import { msgRoutes } from './api/msg.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
+import { MemoryBus } from './bus/memory.js';
+import type { Bus } from './bus/port.js';
 import type { ServeConfig } from './config.js';
+import { mountGateway } from './gateway/index.js';
+import { MessagingService } from './messaging/service.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
@@ -18,6 +23,8 @@ export interface ServerOptions {
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
   now?: () => number;
+  /** The fan-out bus between sessions (and nodes); in-process when absent. */
+  bus?: Bus;
 }
 
 const REQUEST_ID = /^[0-9a-fA-F]{32}$/;
@@ -41,6 +48,9 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorateRequest('appKey', '');
+  const bus = o.bus ?? new MemoryBus();
+  const messaging = new MessagingService(o.runtime.store, o.runtime.store, bus, now);
+  mountGateway(app, { runtime: o.runtime, messaging, bus, logger: o.logger, now });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 
@@ -68,6 +78,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
       }),
     );
     userRoutes(v1, o.runtime.accounts);
+    msgRoutes(v1, messaging);
   });
 
   return app;

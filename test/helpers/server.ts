@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { MemoryBus } from '../../src/bus/memory.js';
+import type { Bus } from '../../src/bus/port.js';
 import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
@@ -17,6 +19,8 @@ export interface TestServer {
   appSecret: string;
   dataDir: string;
   runtime: Runtime;
+  /** The bus the server's gateway listens on (tests publish account events on it). */
+  bus: Bus;
   /** Signed v1 call with form params; resolves the parsed JSON body. */
   call(
     path: string,
@@ -50,7 +54,8 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const creds = apps[0]
     ? { appKey: apps[0].appKey, appSecret: (await runtime.apps.secretOf(apps[0].appKey))! }
     : await runtime.apps.createApp('test');
-  const app = buildServer({ config, runtime, logger: pino({ level: 'silent' }), now: o.now });
+  const bus = new MemoryBus();
+  const app = buildServer({ config, runtime, logger: pino({ level: 'silent' }), now: o.now, bus });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -60,6 +65,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     ...creds,
     dataDir,
     runtime,
+    bus,
     fetch: (path, init) => fetch(`${url}${path}`, init),
     async call(path, params = {}, init = {}) {
       const t = init.curTime ?? String(Math.floor((o.now ? o.now() : Date.now()) / 1000));
