@@ -14,6 +14,7 @@ import type { LoginInfo, Session } from './session.js';
 const LOGIN = {
   clientType: '3',
   os: '4',
+  appLogin: '8',
   deviceId: '13',
   appKey: '18',
   account: '19',
@@ -185,6 +186,7 @@ async function login(gw: Gateway, session: Session, p: Property): Promise<Reply 
     clientType: Number(p[LOGIN.clientType]) || 16,
     deviceId: p[LOGIN.deviceId] ?? '',
     instanceId: p[LOGIN.instance] ?? session.connectionId,
+    reconnect: p[LOGIN.appLogin] === '0',
     os: p[LOGIN.os] ?? '',
     customTag: p[LOGIN.customTag] ?? '',
     customClientType: Number(p[LOGIN.customClientType]) || 0,
@@ -193,7 +195,7 @@ async function login(gw: Gateway, session: Session, p: Property): Promise<Reply 
   session.login = info;
   const others = gw
     .sessionsOf(appKey, accid)
-    .filter((s) => s.login!.instanceId !== info.instanceId)
+    .filter((s) => !(info.reconnect && s.login!.instanceId === info.instanceId))
     .map((s) => s.port());
   const loginRes: Property = {
     '17': '',

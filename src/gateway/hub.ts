@@ -27,6 +27,8 @@ export interface SessionEvent {
   connectionId: string;
   clientType: number;
   instanceId: string;
+  /** Login tag 8 was 0: an automatic reconnect of the SDK instance `instanceId` (§11.2). */
+  reconnect: boolean;
   port: Property;
 }
 
@@ -55,6 +57,7 @@ export class Gateway {
   readonly #all = new Set<Session>();
   readonly #unsubscribe: (() => void)[] = [];
   #seq = 0;
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(readonly deps: GatewayDeps) {
     defineCommands(this);
@@ -62,6 +65,8 @@ export class Gateway {
 
   async start(): Promise<void> {
     const { bus } = this.deps;
+    this.#sweeper = setInterval(() => this.#sweepIdle(), GATEWAY_LIMITS.idleTimeoutMs / 4);
+    this.#sweeper.unref();
     this.#unsubscribe.push(
       await bus.subscribe(SUBJECTS.accountEvents, (e) =>
         this.#guard(() => this.#onAccountEvent(e as AccountEvent)),
@@ -76,6 +81,7 @@ export class Gateway {
   }
 
   async stop(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
     for (const u of this.#unsubscribe.splice(0)) u();
     for (const s of [...this.#all]) s.close(1001, 'server shutting down');
   }
@@ -165,6 +171,12 @@ export class Gateway {
     t.unref();
   }
 
+  /** Half-open links (no heartbeat for a while) are closed, so a dead device does not linger. */
+  #sweepIdle(): void {
+    const limit = this.deps.now() - GATEWAY_LIMITS.idleTimeoutMs;
+    for (const s of [...this.#all]) if (s.lastSeen < limit) s.close(1001, 'idle');
+  }
+
   #closed(session: Session): void {
     this.#all.delete(session);
     if (this.#unregister(session)) void this.#publishSession(session, 'offline');
@@ -189,6 +201,7 @@ export class Gateway {
       connectionId: session.connectionId,
       clientType: l.clientType,
       instanceId: l.instanceId,
+      reconnect: l.reconnect,
       port: session.port(),
     };
     await this.deps.bus.publish(SUBJECTS.sessions, event).catch((err) => {
@@ -200,8 +213,9 @@ export class Gateway {
     for (const s of this.sessionsOf(e.appKey, e.accid)) {
       if (s.connectionId === e.connectionId) continue;
       const l = s.login!;
-      if (e.type === 'online' && l.instanceId === e.instanceId) {
-        // The same SDK instance reconnected (§11.2): the old link is stale, end it quietly.
+      if (e.type === 'online' && e.reconnect && l.instanceId === e.instanceId) {
+        // The same SDK instance reconnected (§11.2): the old link is stale, end it quietly. Only on
+        // reconnects: instances in one Node process share tag 26 on their manual logins.
         s.close(1000, 'replaced by a reconnect');
       } else if (
         e.type === 'online' &&

@@ -7,6 +7,8 @@ export const GATEWAY_LIMITS = {
   packetsPerSecond: 50,
   /** A connection that has not logged in within this time is closed. */
   loginTimeoutMs: 30_000,
+  /** A link silent for this long is closed (the SDK sends 1_2 every 30 s, §11.3). */
+  idleTimeoutMs: 120_000,
   /** A socket.io session id must be used within this time after the handshake. */
   handshakeTtlMs: 60_000,
   maxPendingHandshakes: 10_000,

@@ -23,6 +23,8 @@ export interface LoginInfo {
   deviceId: string;
   /** Login tag 26: one per SDK instance, unchanged across its automatic reconnects (§11.2). */
   instanceId: string;
+  /** Login tag 8 = 0: an automatic reconnect rather than a manual login. */
+  reconnect: boolean;
   os: string;
   customTag: string;
   customClientType: number;
@@ -36,6 +38,8 @@ export class Session {
   readonly delivered = new Set<string>();
   /** Requests are handled one after the other, in arrival order. */
   queue: Promise<void> = Promise.resolve();
+  /** Time of the last packet from the client (idle sweep). */
+  lastSeen: number;
   #tokens: number = GATEWAY_LIMITS.packetBurst;
   #refilledAt: number;
   readonly #onClose: (s: Session) => void;
@@ -47,6 +51,7 @@ export class Session {
     private readonly now: () => number,
   ) {
     this.#refilledAt = now();
+    this.lastSeen = this.#refilledAt;
     this.#onClose = onClose;
   }
 
@@ -57,6 +62,7 @@ export class Session {
   /** Token bucket: false when the client sends faster than the limits allow. */
   takePacket(): boolean {
     const t = this.now();
+    this.lastSeen = t;
     this.#tokens = Math.min(
       GATEWAY_LIMITS.packetBurst,
       this.#tokens + ((t - this.#refilledAt) / 1000) * GATEWAY_LIMITS.packetsPerSecond,

@@ -31,6 +31,11 @@ export interface SdkLoginOptions {
   /** Resolve on onconnect + onsyncdone (default) or on the first disconnect (expected failures). */
   expect?: 'sync' | 'disconnect';
   extra?: Record<string, unknown>;
+  /**
+   * A second instance for an account that already has one (another device): `NIM.getInstance`
+   * returns the existing instance, so construct one with the SDK's `_disableSingleton`.
+   */
+  anotherDevice?: boolean;
 }
 
 const live = new Set<SdkClient>();
@@ -96,14 +101,23 @@ export async function sdkLogin(
     },
     sendText(to, text) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${account}: sendText to ${to} timed out`)), SDK_WAIT_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`${account}: sendText to ${to} timed out`)),
+          SDK_WAIT_MS,
+        );
         client.nim.sendText({
           scene: 'p2p',
           to,
           text,
           done(err: Any, msg: Any) {
             clearTimeout(timer);
-            if (err) reject(Object.assign(new Error(`${account}: send failed: ${err.code ?? err.message}`), { sdk: err, msg }));
+            if (err)
+              reject(
+                Object.assign(new Error(`${account}: send failed: ${err.code ?? err.message}`), {
+                  sdk: err,
+                  msg,
+                }),
+              );
             else resolve(msg);
           },
         });
@@ -128,7 +142,9 @@ export async function sdkLogin(
     },
   };
   live.add(client);
-  client.nim = NIM.getInstance({
+  const create = (opts: Any) =>
+    o.anotherDevice ? new NIM({ ...opts, _disableSingleton: true }) : NIM.getInstance(opts);
+  client.nim = create({
     ...sdkOptions(server, account, token),
     ...o.extra,
     onconnect() {
