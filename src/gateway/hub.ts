@@ -102,6 +102,33 @@ export class Gateway {
     return this.#all.size;
   }
 
+  /**
+   * The account domain's PresenceQuery (accounts/presence.ts) answered from this node's sessions:
+   * userOnlineStatus and the v2 online queries report real sessions.
+   */
+  readonly presence = {
+    sessionsOf: async (appKey: string, accids: readonly string[]) => {
+      const out = new Map<
+        string,
+        { clientType: number; loginTime: number; deviceId: string; consid: string }[]
+      >();
+      for (const accid of accids) {
+        const sessions = this.sessionsOf(appKey, accid);
+        if (sessions.length === 0) continue;
+        out.set(
+          accid,
+          sessions.map((s) => ({
+            clientType: s.login!.clientType,
+            loginTime: s.login!.loginTime,
+            deviceId: s.login!.deviceId,
+            consid: s.connectionId,
+          })),
+        );
+      }
+      return out;
+    },
+  };
+
   /** The logged-in sessions of an account on this node. */
   sessionsOf(appKey: string, accid: string): Session[] {
     return [...(this.#byAccount.get(accountKey(appKey, accid)) ?? [])];
