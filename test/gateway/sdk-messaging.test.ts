@@ -138,6 +138,60 @@ describe('SDK messaging (JSON transport)', () => {
     }
   });
 
+  it('carries custom messages (type 100) with their content, from the SDK and the server API', async () => {
+    const a = await sdkLogin(s, 'alice', 'tokA');
+    const b = await sdkLogin(s, 'bob', 'tokB');
+    try {
+      const content = JSON.stringify({ kind: 'card', id: 7 });
+      await new Promise((resolve, reject) =>
+        a.nim.sendCustomMsg({
+          scene: 'p2p',
+          to: 'bob',
+          content,
+          done: (err: unknown, msg: unknown) => (err ? reject(err) : resolve(msg)),
+        }),
+      );
+      await b.waitFor('the custom message', () => b.messages.length === 1);
+      assert.equal(b.messages[0].type, 'custom');
+      assert.equal(b.messages[0].content, content);
+
+      const r = await s.call('/nimserver/msg/sendMsg.action', {
+        from: 'alice',
+        ope: '0',
+        to: 'bob',
+        type: '100',
+        body: JSON.stringify({ kind: 'server' }),
+        ext: JSON.stringify({ x: 1 }),
+      });
+      assert.equal(r.code, 200, JSON.stringify(r));
+      await b.waitFor('the server-API custom message', () => b.messages.length === 2);
+      assert.equal(b.messages[1].type, 'custom');
+      assert.deepEqual(JSON.parse(b.messages[1].content), { kind: 'server' });
+      assert.deepEqual(JSON.parse(b.messages[1].custom), { x: 1 });
+    } finally {
+      await a.destroy();
+      await b.destroy();
+    }
+  });
+
+  it('answers sendMsg.action errors in the v1 form', async () => {
+    const bad = [
+      [{ from: 'alice', ope: '0', to: 'bob', type: '0', body: 'not json' }, 414],
+      [{ from: 'alice', ope: '0', to: 'nobody', type: '0', body: '{"msg":"x"}' }, 404],
+      [{ from: 'alice', ope: '0', to: 'bob', type: '0' }, 414],
+      [{ from: 'alice', ope: '2', to: 'bob', type: '0', body: '{"msg":"x"}' }, 414],
+      [
+        { from: 'alice', ope: '0', to: 'bob', type: '0', body: JSON.stringify({ msg: 'x'.repeat(5001) }) },
+        414,
+      ],
+    ] as const;
+    for (const [params, code] of bad) {
+      const r = await s.call('/nimserver/msg/sendMsg.action', params);
+      assert.equal(r.code, code, JSON.stringify([params, r]));
+      assert.equal(typeof r.desc, 'string');
+    }
+  });
+
   it('answers 423 to a send from a muted account', async () => {
     await s.runtime.store.updateAccount(s.appKey, 'carol', { muteP2P: true });
     const c = await sdkLogin(s, 'carol', 'tokC');
