@@ -5,13 +5,13 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
-import { AppNotFoundError } from './apps/service.js';
+import { AppInputError, AppNotFoundError } from './apps/service.js';
 import { firstStartBanner, listeningLine } from './banner.js';
 import { signedCall } from './client/server-api.js';
 import { ConfigError, type DataConfig, dataSchema, parseConfig, serveSchema } from './config.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { buildServer } from './server.js';
-import { describeDatabase } from './store/open.js';
+import { describeDatabase, StoreUrlError } from './store/open.js';
 
 const EXIT_USAGE = 2;
 const EXIT_FAILURE = 1;
@@ -147,9 +147,22 @@ export function buildProgram(): Command {
       .command('create')
       .description('create an app and print its AppKey and AppSecret')
       .requiredOption('--name <name>', 'a name for the app')
+      .option(
+        '--app-key <key>',
+        'keep an existing CommsEase AppKey (with --app-secret) instead of generating one',
+      )
+      .option('--app-secret <secret>', 'the existing AppSecret that goes with --app-key')
       .option('--json', 'print {"appKey":…,"appSecret":…}'),
   ).action(async (opts) => {
-    const creds = await withRuntime(opts, (rt) => rt.apps.createApp(opts.name));
+    if (Boolean(opts.appKey) !== Boolean(opts.appSecret))
+      throw new ConfigError('--app-key and --app-secret go together');
+    const creds = await withRuntime(opts, async (rt) => {
+      if (!opts.appKey) return rt.apps.createApp(opts.name);
+      const imported = { appKey: opts.appKey as string, appSecret: opts.appSecret as string };
+      if (!(await rt.apps.importApp(opts.name, imported)))
+        throw new ConfigError(`an app with AppKey ${opts.appKey} exists`);
+      return imported;
+    });
     print(opts.json ? JSON.stringify(creds) : `AppKey:    ${creds.appKey}\nAppSecret: ${creds.appSecret}`);
   });
   dataOptions(
@@ -314,7 +327,12 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       return EXIT_USAGE; // commander has already printed its one-line message
     }
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof AppInputError ||
+      err instanceof StoreUrlError
+    ) {
       process.stderr.write(`nimbase: ${err.message}\n`);
       return EXIT_USAGE;
     }

@@ -28,6 +28,17 @@ export interface AppSecrets {
 
 export const APP_NAME_MAX = 64;
 
+export const APP_KEY_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const APP_SECRET_PATTERN = /^[\x21-\x7e]{1,128}$/;
+
+/** A bad app name, AppKey or AppSecret given by an operator. */
+export class AppInputError extends Error {}
+
+function checkAppName(name: string): void {
+  if (name.length === 0 || name.length > APP_NAME_MAX)
+    throw new AppInputError(`the app name must be 1..${APP_NAME_MAX} characters`);
+}
+
 export class AppNotFoundError extends Error {
   constructor(appKey: string) {
     super(`no app with AppKey ${appKey}`);
@@ -62,6 +73,24 @@ export class AppService {
       });
       if (inserted) return { appKey, appSecret };
     }
+  }
+
+  /**
+   * Registers an existing CommsEase app's AppKey and AppSecret, so app servers moving to nimbase
+   * keep their credentials. Resolves false when the AppKey is taken.
+   */
+  async importApp(name: string, creds: AppCredentials): Promise<boolean> {
+    checkAppName(name);
+    if (!APP_KEY_PATTERN.test(creds.appKey))
+      throw new AppInputError('the AppKey must be 1..64 of A-Z a-z 0-9 _ -');
+    if (!APP_SECRET_PATTERN.test(creds.appSecret))
+      throw new AppInputError('the AppSecret must be 1..128 printable ASCII characters without spaces');
+    return this.store.insertApp({
+      appKey: creds.appKey,
+      name,
+      secretSealed: this.vault.seal(creds.appSecret, appSecretOwner(creds.appKey)),
+      createdAt: this.#now(),
+    });
   }
 
   async listApps(): Promise<AppSummary[]> {

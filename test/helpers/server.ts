@@ -44,6 +44,10 @@ export interface StartOptions {
   dataDir?: string;
   /** Keep the data dir on close (restart tests). */
   keepData?: boolean;
+  /** Use these credentials for the test app (imported when absent). */
+  app?: { appKey: string; appSecret: string };
+  /** Where log lines go (default: nowhere). */
+  logStream?: { write(line: string): void };
 }
 
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
@@ -51,11 +55,18 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const config = parseConfig(serveSchema, { dataDir, port: '0', logLevel: 'silent', ...o.config });
   const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0 });
   const apps = await runtime.apps.listApps();
-  const creds = apps[0]
-    ? { appKey: apps[0].appKey, appSecret: (await runtime.apps.secretOf(apps[0].appKey))! }
-    : await runtime.apps.createApp('test');
+  let creds: { appKey: string; appSecret: string };
+  if (o.app) {
+    if (!apps.some((a) => a.appKey === o.app?.appKey)) await runtime.apps.importApp('test', o.app);
+    creds = o.app;
+  } else {
+    creds = apps[0]
+      ? { appKey: apps[0].appKey, appSecret: (await runtime.apps.secretOf(apps[0].appKey))! }
+      : await runtime.apps.createApp('test');
+  }
+  const logger = o.logStream ? pino({ level: 'debug' }, o.logStream) : pino({ level: 'silent' });
   const bus = new MemoryBus();
-  const app = buildServer({ config, runtime, logger: pino({ level: 'silent' }), now: o.now, bus });
+  const app = buildServer({ config, runtime, logger, now: o.now, bus });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
