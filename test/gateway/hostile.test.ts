@@ -116,6 +116,54 @@ describe('binary framing end to end (raw client ↔ official SDK over JSON)', ()
     await s.close();
   });
 
+  it('a message pushed to a link that dies before acking is delivered again at the next login', async () => {
+    const c = await rawConnect(s, '/websocket');
+    c.request(2, 3, 1, [loginProps(s.appKey, 'bina', 'tok-bina')]);
+    await c.waitPacket((p) => p.sid === 2 && p.cid === 3, 'the login reply');
+    const r = await s.call('/nimserver/msg/sendMsg.action', {
+      from: 'jason',
+      ope: '0',
+      to: 'bina',
+      type: '0',
+      body: JSON.stringify({ msg: 'do not lose me' }),
+    });
+    await c.waitPacket((p) => p.sid === 7 && p.cid === 2, 'the 7_2 push');
+    c.close(); // no 4_5, no logout: a crash
+    await c.closed;
+    const back = await sdkLogin(s, 'bina', 'tok-bina');
+    assert.deepEqual(
+      back.offline.map((m) => [m.text, m.idServer]),
+      [['do not lose me', String((r.data as { msgid: number }).msgid)]],
+    );
+    await back.destroy();
+    // The SDK's logout acknowledged it: the next login gets nothing.
+    const again = await sdkLogin(s, 'bina', 'tok-bina');
+    assert.equal(again.offline.length, 0);
+    await again.destroy();
+  });
+
+  it('a resend of the same idClient returns the stored message and is not delivered twice', async () => {
+    const jason = await sdkLogin(s, 'jason', 'tok-jason');
+    const c = await rawConnect(s, '/websocket');
+    try {
+      c.request(2, 3, 1, [loginProps(s.appKey, 'bina', 'tok-bina')]);
+      await c.waitPacket((p) => p.sid === 2 && p.cid === 3, 'the login reply');
+      const msg = { '0': '0', '1': 'jason', '8': '0', '9': 'once', '11': 'same-client-id' };
+      c.request(7, 1, 2, [msg]);
+      c.request(7, 1, 3, [{ ...msg, '13': '1' }]);
+      const first = await c.waitPacket((p) => p.cid === 1 && p.ser === 2, 'the first reply');
+      const second = await c.waitPacket((p) => p.cid === 1 && p.ser === 3, 'the resend reply');
+      const id = (first.body[0] as Record<string, string>)['12'];
+      assert.equal((second.body[0] as Record<string, string>)['12'], id);
+      await jason.waitFor('the message', () => jason.messages.length === 1);
+      await jason.sendText('jason', 'barrier'); // a later round trip: any duplicate would be in by now
+      assert.equal(jason.messages.filter((m) => m.text === 'once').length, 1);
+    } finally {
+      c.close();
+      await jason.destroy();
+    }
+  });
+
   it('logs in, syncs, sends and receives over the binary framing', async () => {
     const jason = await sdkLogin(s, 'jason', 'tok-jason');
     const c = await rawConnect(s, '/websocket');

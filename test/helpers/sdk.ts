@@ -8,7 +8,23 @@ import type { TestServer } from './server.js';
 const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: the SDK ships no types for its Node build
 type Any = any;
-const NIM: Any = require('@yxim/nim-web-sdk/dist/SDK/NIM_Web_NIM_nodejs.js');
+/**
+ * The Node builds under test: the current 9.x line and the 8.9.x stable line (devDependency alias).
+ * Loaded on first use: the two bundles break each other's polyfills when loaded in one process,
+ * so a test file uses one line only (node --test runs each file in its own process).
+ */
+const SDK_PATHS = {
+  v9: '@yxim/nim-web-sdk/dist/SDK/NIM_Web_NIM_nodejs.js',
+  v8: 'nim-web-sdk-8/dist/SDK/NIM_Web_NIM_nodejs.js',
+} as const;
+export type SdkBuild = keyof typeof SDK_PATHS;
+const loaded = new Map<SdkBuild, Any>();
+function sdkBuild(build: SdkBuild): Any {
+  const other = [...loaded.keys()].find((b) => b !== build);
+  if (other) throw new Error(`the ${other} and ${build} SDK bundles cannot share a process`);
+  if (!loaded.has(build)) loaded.set(build, require(SDK_PATHS[build]));
+  return loaded.get(build);
+}
 
 export const SDK_WAIT_MS = 10_000;
 
@@ -36,6 +52,8 @@ export interface SdkLoginOptions {
    * returns the existing instance, so construct one with the SDK's `_disableSingleton`.
    */
   anotherDevice?: boolean;
+  /** Which SDK line (default v9). */
+  sdk?: SdkBuild;
 }
 
 const live = new Set<SdkClient>();
@@ -142,6 +160,7 @@ export async function sdkLogin(
     },
   };
   live.add(client);
+  const NIM = sdkBuild(o.sdk ?? 'v9');
   const create = (opts: Any) =>
     o.anotherDevice ? new NIM({ ...opts, _disableSingleton: true }) : NIM.getInstance(opts);
   client.nim = create({
