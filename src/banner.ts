@@ -21,7 +21,7 @@ Register an account (paste into a shell; Nonce, CurTime and CheckSum are compute
     -H 'Content-Type: application/x-www-form-urlencoded;charset=utf-8' \\
     -d 'accid=zhangsan&name=Zhang%20San'
 
-Or let nimbase sign it for you:  npx nimbase call user/create.action accid=lisi name=Li
+Or let nimbase sign it for you:  node dist/cli.js call user/create.action accid=lisi name=Li
 `;
 }
 

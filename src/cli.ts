@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
+import { accountCommands, ImportIncompleteError } from './accounts-cli.js';
 import { AppInputError, AppNotFoundError } from './apps/service.js';
 import { firstStartBanner, listeningLine } from './banner.js';
 import { signedCall } from './client/server-api.js';
@@ -109,6 +110,22 @@ export function buildProgram(): Command {
       new Option('--request-timeout <ms>', 'time allowed to receive a whole request')
         .env('NIMBASE_REQUEST_TIMEOUT')
         .default('10000'),
+    )
+    .addOption(
+      new Option(
+        '--lowercase-lookup <bool>',
+        'lower-case an accid before looking it up (default false: exact match on the stored lower case)',
+      )
+        .env('NIMBASE_LOWERCASE_LOOKUP')
+        .default('false'),
+    )
+    .addOption(
+      new Option(
+        '--create-replay <bool>',
+        'answer a create equal to the stored account with the original 200 instead of "already register"',
+      )
+        .env('NIMBASE_CREATE_REPLAY')
+        .default('false'),
     )
     .action(async (opts) => {
       const config = parseConfig(serveSchema, opts);
@@ -285,6 +302,8 @@ export function buildProgram(): Command {
     print(answer);
   });
 
+  accountCommands(program, dataOptions, withRuntime);
+
   return program;
 }
 
@@ -336,7 +355,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nimbase: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof AppNotFoundError || err instanceof OperationalError) {
+    if (
+      err instanceof AppNotFoundError ||
+      err instanceof OperationalError ||
+      err instanceof ImportIncompleteError
+    ) {
       process.stderr.write(`nimbase: ${err.message}\n`);
       return EXIT_FAILURE;
     }

@@ -24,6 +24,11 @@ export const dataSchema = z.object({
   durability: z.enum(['full', 'normal'], { error: 'durability must be full or normal' }).default('full'),
 });
 
+const flag = (name: string) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: `${name} must be true or false` })
+    .transform((v) => v === 'true' || v === '1');
+
 export const serveSchema = dataSchema.extend({
   host: z.string().min(1, 'host must not be empty').default('127.0.0.1'),
   port: intIn('port', 0, 65535).default(8080),
@@ -38,6 +43,13 @@ export const serveSchema = dataSchema.extend({
   bodyLimit: intIn('body limit', 1024, 16 * 1024 * 1024).default(64 * 1024),
   requestTimeout: intIn('request timeout', 100, 600_000).default(10_000),
   appCacheTtl: intIn('app cache TTL', 0, 3_600_000).default(5000),
+  /**
+   * Lower-case an accid before looking it up (accounts-v1.md §0.1). Default false: lookups match the
+   * stored lower-case accid exactly, as a NetEase support case shows the cloud doing on some paths.
+   */
+  lowercaseLookup: flag('lowercase lookup').default(false),
+  /** Treat a create equal to the stored account as a replay of the first (extension; default false). */
+  createReplay: flag('create replay').default(false),
 });
 
 export type DataConfig = z.output<typeof dataSchema>;

@@ -5,9 +5,15 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AccountEventSink } from './accounts/events.js';
+import { IdempotencyService } from './accounts/idempotency.js';
+import type { PresenceQuery } from './accounts/presence.js';
 import { AccountService } from './accounts/service.js';
 import { AppService } from './apps/service.js';
-import { ConfigError, type DataConfig } from './config.js';
+import { MemoryBus } from './bus/memory.js';
+import type { Bus } from './bus/port.js';
+import { SUBJECTS } from './bus/subjects.js';
+import { ConfigError, type DataConfig, type ServeConfig } from './config.js';
 import { KEY_FILE_NAME, loadOrCreateKeyFile, parseKey } from './security/keyfile.js';
 import { SecretVault } from './security/vault.js';
 import { openStore, StoreUrlError } from './store/open.js';
@@ -18,15 +24,37 @@ export interface Runtime {
   vault: SecretVault;
   apps: AppService;
   accounts: AccountService;
+  idempotency: IdempotencyService;
+  /** Fan-out between nodes; account events go to SUBJECTS.accountEvents. */
+  bus: Bus;
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
   now?: () => number;
   appCacheTtlMs?: number;
+  /** A broker bus for scale-out (default: an in-process MemoryBus, closed with the runtime). */
+  bus?: Bus;
+  /** The gateway's session registry (default: nobody online). AccountService.usePresence sets it later. */
+  presence?: PresenceQuery;
+  /** Called when publishing an account event fails (the write it follows stands). */
+  onEventError?: (err: unknown) => void;
 }
 
-export async function openRuntime(config: DataConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+/** The account service's switches, when the config carries them (serve does; data commands don't). */
+type AccountSwitches = Partial<Pick<ServeConfig, 'lowercaseLookup' | 'createReplay'>>;
+
+/** Publishes account events on the bus, for the client gateway of every node. */
+export function busEventSink(bus: Bus, onError: (err: unknown) => void = () => {}): AccountEventSink {
+  return {
+    publish: (event) => bus.publish(SUBJECTS.accountEvents, event).catch(onError),
+  };
+}
+
+export async function openRuntime(
+  config: DataConfig & AccountSwitches,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   let store: Store;
   try {
     store = await openStore({
@@ -41,12 +69,23 @@ export async function openRuntime(config: DataConfig, options: RuntimeOptions = 
   try {
     const vault = new SecretVault(await loadKey(config, store));
     const now = options.now ?? Date.now;
+    const bus = options.bus ?? new MemoryBus();
     return {
       store,
       vault,
+      bus,
       apps: new AppService(store, vault, { now, cacheTtlMs: options.appCacheTtlMs }),
-      accounts: new AccountService(store, vault, now),
-      close: () => store.close(),
+      accounts: new AccountService(store, vault, now, {
+        events: busEventSink(bus, options.onEventError),
+        presence: options.presence,
+        lowercaseLookup: config.lowercaseLookup,
+        replayEqualCreate: config.createReplay,
+      }),
+      idempotency: new IdempotencyService(store, vault, now),
+      close: async () => {
+        if (!options.bus) await bus.close();
+        await store.close();
+      },
     };
   } catch (err) {
     await store.close();

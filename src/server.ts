@@ -10,8 +10,8 @@ import { msgRoutes } from './api/msg.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
-import { MemoryBus } from './bus/memory.js';
-import type { Bus } from './bus/port.js';
+import { v2Families } from './api/v2/index.js';
+import { V2_PREFIXES } from './api/v2/wire.js';
 import type { ServeConfig } from './config.js';
 import { mountGateway } from './gateway/index.js';
 import { MessagingService } from './messaging/service.js';
@@ -23,8 +23,6 @@ export interface ServerOptions {
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
   now?: () => number;
-  /** The fan-out bus between sessions (and nodes); in-process when absent. */
-  bus?: Bus;
 }
 
 const REQUEST_ID = /^[0-9a-fA-F]{32}$/;
@@ -48,15 +46,30 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorateRequest('appKey', '');
-  const bus = o.bus ?? new MemoryBus();
-  const messaging = new MessagingService(o.runtime.store, o.runtime.store, bus, now);
-  mountGateway(app, { runtime: o.runtime, messaging, bus, logger: o.logger, now });
+  // The client gateway: its sessions answer the account domain's presence queries, and it hears
+  // account events and stored messages on the runtime's bus (in-process or a broker).
+  const messaging = new MessagingService(o.runtime.store, o.runtime.store, o.runtime.bus, now);
+  const gateway = mountGateway(app, {
+    runtime: o.runtime,
+    messaging,
+    bus: o.runtime.bus,
+    logger: o.logger,
+    now,
+  });
+  o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 
   // GET /nimserver/health/liveness.action — probed every 5 s by the SDKs' endpoint selector (auth.md §7).
   app.get('/nimserver/health/liveness.action', async () => ({ code: 200 }));
   app.get('/health/liveness.action', async () => ({ code: 200 }));
+
+  const signature = signatureHook({
+    secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
+    now,
+    curTimeWindowSeconds: o.config.curTimeWindow,
+    checksumMismatchCode: o.config.checksumMismatchCode,
+  });
 
   // The v1 families: form bodies only, every route signed.
   app.register(async (v1) => {
@@ -68,18 +81,13 @@ export function buildServer(o: ServerOptions): FastifyInstance {
         done(err as Error, undefined);
       }
     });
-    v1.addHook(
-      'onRequest',
-      signatureHook({
-        secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
-        now,
-        curTimeWindowSeconds: o.config.curTimeWindow,
-        checksumMismatchCode: o.config.checksumMismatchCode,
-      }),
-    );
-    userRoutes(v1, o.runtime.accounts);
+    v1.addHook('onRequest', signature);
+    userRoutes(v1, o.runtime.accounts, o.runtime.idempotency);
     msgRoutes(v1, messaging);
   });
+
+  // The v2 families: JSON bodies, signed, under both bases.
+  for (const prefix of V2_PREFIXES) app.register(v2Families(o.runtime, signature), { prefix });
 
   return app;
 }

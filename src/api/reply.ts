@@ -10,7 +10,37 @@ export const INTERNAL_ERROR = 500;
 export const NOT_FOUND = 404;
 
 export const v1Error = (e: DomainError) => ({ desc: e.desc, code: e.code });
-export const v2Error = (e: DomainError) => ({ code: e.code, msg: e.desc });
+export const v2Error = (e: DomainError) => {
+  const t = toV2(e);
+  return { code: t.code, msg: t.msg };
+};
+
+/**
+ * v2 codes where v1 answers 414 (chosen: the v2 numbers are not public; these mirror the V10 client's
+ * 102xxx account range, spec/error-codes.md §4). docs/api.md lists them.
+ */
+export const V2_CODES = { accountNotExist: 102404, accountExists: 102405 } as const;
+
+/** v1 parameter names as v2 names them (accounts-v2.md §2 mapping). */
+const V2_PARAM_NAMES: Record<string, string> = {
+  accid: 'account_id',
+  accids: 'account_ids',
+  icon: 'avatar',
+  birth: 'birthday',
+  ex: 'extension',
+  kickNotifyExt: 'kick_notify_extension',
+};
+
+/** A domain error as the v2 face words it: v2 field names, `account_id not exist` (captured [S26]). */
+export function toV2(e: DomainError): { code: number; msg: string } {
+  const d = e.detail;
+  if (!d) return { code: e.code, msg: e.desc };
+  if (d.kind === 'notRegistered') return { code: V2_CODES.accountNotExist, msg: 'account_id not exist' };
+  if (d.kind === 'exists') return { code: V2_CODES.accountExists, msg: 'account_id already exists' };
+  const v2 = V2_PARAM_NAMES[d.param];
+  if (v2 === undefined || d.kind === 'notEmail') return { code: e.code, msg: e.desc };
+  return { code: e.code, msg: e.desc.replace(d.param, v2) };
+}
 export const v2Ok = (data: unknown) => ({ code: OK, msg: 'success', data });
 
 /** v2 paths are served under both `/im/v2...` and `/nimserver/im/v2...` (spec/auth.md §7). */

@@ -48,6 +48,47 @@ export interface AccountStore {
   /** Applies `patch`; resolves false when the account does not exist. Durable when resolved. */
   updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean>;
   countAccounts(appKey: string): Promise<number>;
+  /**
+   * Inserts every account of `accounts` in ONE transaction (batch create, import); per item true when
+   * inserted, false when (appKey, accid) existed. Durable when resolved.
+   */
+  insertAccountBatch(accounts: readonly AccountRecord[]): Promise<boolean[]>;
+  /** Up to `limit` accounts of `appKey` with accid > `afterAccid`, in accid order (export paging). */
+  listAccountsPage(appKey: string, afterAccid: string | undefined, limit: number): Promise<AccountRecord[]>;
+}
+
+/** setSpecialRelation.action: `accid` puts `targetAccid` on its blacklist (1) or mute list (2). */
+export interface RelationRecord {
+  targetAccid: string;
+  type: number;
+  createdAt: number;
+}
+
+export interface RelationStore {
+  /** Adds (`on`) or removes a relation; adding twice or removing a missing one is a no-op. Durable when resolved. */
+  setRelation(appKey: string, accid: string, relation: RelationRecord, on: boolean): Promise<void>;
+  /** The relations of `accid`, oldest first. */
+  listRelations(appKey: string, accid: string): Promise<RelationRecord[]>;
+}
+
+/** A remembered answer to a request sent with an Idempotency-Key (a nimbase extension). */
+export interface IdempotencyRecord {
+  appKey: string;
+  key: string;
+  /**
+   * The request's fingerprint and the answer body, sealed together by SecretVault: both may reveal a
+   * token, so neither is stored in the clear.
+   */
+  responseSealed: Uint8Array;
+  createdAt: number;
+}
+
+export interface IdempotencyStore {
+  getIdempotency(appKey: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** Resolves false when (appKey, key) exists. Durable when resolved. */
+  insertIdempotency(record: IdempotencyRecord): Promise<boolean>;
+  /** Forgets records created before `createdBefore` (ms); resolves how many. */
+  deleteIdempotencyBefore(createdBefore: number): Promise<number>;
 }
 
 /** An application (tenant): its accounts live apart from every other app's. */
@@ -73,7 +114,7 @@ export interface AppStore {
   ): Promise<boolean>;
 }
 
-export interface Store extends AccountStore, AppStore, MessageStore {
+export interface Store extends AccountStore, AppStore, RelationStore, IdempotencyStore, MessageStore {
   /** 'sqlite' or 'postgres': for logs and the readiness report. */
   readonly kind: string;
   /** Applies pending migrations; resolves the number applied. */

@@ -9,7 +9,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import type { AccountPatch, AccountRecord, AppRecord, MessageRecord, NewMessage, Store } from './port.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  AppRecord,
+  IdempotencyRecord,
+  MessageRecord,
+  NewMessage,
+  RelationRecord,
+  Store,
+} from './port.js';
 
 export type Durability = 'full' | 'normal';
 
@@ -64,6 +73,18 @@ const SQL = {
   getAccount: 'SELECT * FROM accounts WHERE app_key = ? AND accid = ?',
   getAccountsJson: 'SELECT * FROM accounts WHERE app_key = ? AND accid IN (SELECT value FROM json_each(?))',
   countAccounts: 'SELECT count(*) AS n FROM accounts WHERE app_key = ?',
+  listAccountsFirst: 'SELECT * FROM accounts WHERE app_key = ? ORDER BY accid LIMIT ?',
+  listAccountsAfter: 'SELECT * FROM accounts WHERE app_key = ? AND accid > ? ORDER BY accid LIMIT ?',
+  addRelation: `INSERT INTO account_relations (app_key, accid, type, target_accid, created_at)
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  removeRelation:
+    'DELETE FROM account_relations WHERE app_key = ? AND accid = ? AND type = ? AND target_accid = ?',
+  listRelations: `SELECT type, target_accid, created_at FROM account_relations WHERE app_key = ? AND accid = ?
+    ORDER BY created_at, target_accid`,
+  getIdempotency: 'SELECT * FROM idempotency_keys WHERE app_key = ? AND key = ?',
+  insertIdempotency: `INSERT INTO idempotency_keys (app_key, key, response_sealed, created_at)
+    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  deleteIdempotencyBefore: 'DELETE FROM idempotency_keys WHERE created_at < ?',
   insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
     VALUES (@appKey, @name, @secretSealed, @previousSecretSealed, @previousSecretExpiresAt, @createdAt)
     ON CONFLICT (app_key) DO NOTHING`,
@@ -210,6 +231,62 @@ export class SqliteStore implements Store {
 
   async countAccounts(appKey: string): Promise<number> {
     return (this.#stmt('countAccounts').get(appKey) as { n: number }).n;
+  }
+
+  async insertAccountBatch(accounts: readonly AccountRecord[]): Promise<boolean[]> {
+    if (this.#closed) throw new Error('store is closed');
+    if (accounts.length === 0) return [];
+    const insert = this.#stmt('insertAccount');
+    const params = accounts.map(accountParams);
+    return this.#db.transaction(() => params.map((p) => insert.run(p).changes === 1)).immediate();
+  }
+
+  async listAccountsPage(
+    appKey: string,
+    afterAccid: string | undefined,
+    limit: number,
+  ): Promise<AccountRecord[]> {
+    const rows = (
+      afterAccid === undefined
+        ? this.#stmt('listAccountsFirst').all(appKey, limit)
+        : this.#stmt('listAccountsAfter').all(appKey, afterAccid, limit)
+    ) as Row[];
+    return rows.map(accountFromRow);
+  }
+
+  async setRelation(appKey: string, accid: string, r: RelationRecord, on: boolean): Promise<void> {
+    if (on) this.#stmt('addRelation').run(appKey, accid, r.type, r.targetAccid, r.createdAt);
+    else this.#stmt('removeRelation').run(appKey, accid, r.type, r.targetAccid);
+  }
+
+  async listRelations(appKey: string, accid: string): Promise<RelationRecord[]> {
+    return (this.#stmt('listRelations').all(appKey, accid) as Row[]).map((r) => ({
+      type: r.type as number,
+      targetAccid: r.target_accid as string,
+      createdAt: r.created_at as number,
+    }));
+  }
+
+  async getIdempotency(appKey: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const r = this.#stmt('getIdempotency').get(appKey, key) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      appKey: r.app_key as string,
+      key: r.key as string,
+      responseSealed: r.response_sealed as Buffer,
+      createdAt: r.created_at as number,
+    };
+  }
+
+  async insertIdempotency(r: IdempotencyRecord): Promise<boolean> {
+    return (
+      this.#stmt('insertIdempotency').run(r.appKey, r.key, Buffer.from(r.responseSealed), r.createdAt)
+        .changes === 1
+    );
+  }
+
+  async deleteIdempotencyBefore(createdBefore: number): Promise<number> {
+    return this.#stmt('deleteIdempotencyBefore').run(createdBefore).changes;
   }
 
   async insertApp(app: AppRecord): Promise<boolean> {

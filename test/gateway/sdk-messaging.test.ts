@@ -192,8 +192,9 @@ describe('SDK messaging (JSON transport)', () => {
     }
   });
 
-  it('answers 423 to a send from a muted account', async () => {
-    await s.runtime.store.updateAccount(s.appKey, 'carol', { muteP2P: true });
+  it('answers 423 to a send from a globally muted account (mute.action)', async () => {
+    const r = await s.call('/nimserver/user/mute.action', { accid: 'carol', mute: 'true' });
+    assert.equal(r.code, 200, JSON.stringify(r));
     const c = await sdkLogin(s, 'carol', 'tokC');
     try {
       await assert.rejects(c.sendText('alice', 'am I muted?'), (err: { sdk?: { code?: unknown } }) => {
@@ -202,7 +203,7 @@ describe('SDK messaging (JSON transport)', () => {
       });
     } finally {
       await c.destroy();
-      await s.runtime.store.updateAccount(s.appKey, 'carol', { muteP2P: false });
+      await s.call('/nimserver/user/mute.action', { accid: 'carol', mute: 'false' });
     }
   });
 });

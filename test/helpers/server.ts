@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { MemoryBus } from '../../src/bus/memory.js';
 import type { Bus } from '../../src/bus/port.js';
 import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
@@ -65,8 +64,8 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
       : await runtime.apps.createApp('test');
   }
   const logger = o.logStream ? pino({ level: 'debug' }, o.logStream) : pino({ level: 'silent' });
-  const bus = new MemoryBus();
-  const app = buildServer({ config, runtime, logger, now: o.now, bus });
+  const bus = runtime.bus;
+  const app = buildServer({ config, runtime, logger, now: o.now });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -33,6 +33,35 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     `,
   },
   {
+    version: 2,
+    name: 'account relations (blacklist, mute list)',
+    sql: `
+      CREATE TABLE account_relations (
+        app_key TEXT NOT NULL,
+        accid TEXT NOT NULL,
+        type INTEGER NOT NULL,
+        target_accid TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (app_key, accid, type, target_accid),
+        FOREIGN KEY (app_key, accid) REFERENCES accounts(app_key, accid)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 3,
+    name: 'idempotency keys',
+    sql: `
+      CREATE TABLE idempotency_keys (
+        app_key TEXT NOT NULL,
+        key TEXT NOT NULL,
+        response_sealed BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (app_key, key)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+    `,
+  },
+  {
     // Gateway helper: versions 10–19. Messages keep their protocol tags as JSON; offline entries are
     // per recipient and retired by the client's 4_5 ack (spec/client-protocol.md §7.4, §7.6).
     version: 10,
