@@ -39,6 +39,8 @@ export interface CallInit {
 
 export interface StartOptions {
   now?: () => number;
+  /** A bus shared with other test servers (several nodes); default: the runtime's own. */
+  bus?: Bus;
   config?: Partial<Record<keyof ServeConfig, string>>;
   dataDir?: string;
   /** Keep the data dir on close (restart tests). */
@@ -52,7 +54,7 @@ export interface StartOptions {
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbase-test-'));
   const config = parseConfig(serveSchema, { dataDir, port: '0', logLevel: 'silent', ...o.config });
-  const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0 });
+  const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0, bus: o.bus });
   const apps = await runtime.apps.listApps();
   let creds: { appKey: string; appSecret: string };
   if (o.app) {
