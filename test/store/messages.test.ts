@@ -3,20 +3,64 @@
  * the same suite (STYLE.md §8); the PostgreSQL adapter joins the list when it implements the port.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import type { NewMessage, Store } from '../../src/store/port.js';
+import pg from 'pg';
+import type { MessageStore, NewMessage } from '../../src/store/port.js';
+import { POSTGRES_MESSAGES_MIGRATION, PostgresMessages } from '../../src/store/postgres-messages.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
-const ADAPTERS: { name: string; open(): Promise<Store> }[] = [
+type Opened = MessageStore & { close(): Promise<void> };
+
+/** PostgreSQL: a fresh database per run on the server named by NIMBASE_TEST_PG_URL (default local). */
+const PG_ADMIN_URL = process.env.NIMBASE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+let pgSkip: string | false = false;
+let pgDatabase: string | undefined;
+let pgAdmin: pg.Client | undefined;
+try {
+  pgAdmin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  await pgAdmin.connect();
+  pgDatabase = `nimbase_msg_${randomBytes(4).toString('hex')}`;
+  await pgAdmin.query(`CREATE DATABASE ${pgDatabase}`);
+} catch (err) {
+  if (process.env.CI === 'true') throw err;
+  pgSkip = `PostgreSQL unreachable at ${PG_ADMIN_URL}: ${(err as Error).message}`;
+  await pgAdmin?.end().catch(() => {});
+  pgAdmin = undefined;
+}
+
+const ADAPTERS: { name: string; skip: string | false; open(): Promise<Opened> }[] = [
   {
     name: 'sqlite',
+    skip: false,
     async open() {
       const s = new SqliteStore({ path: ':memory:' });
       await s.migrate();
       return s;
     },
   },
+  {
+    name: 'postgres',
+    skip: pgSkip,
+    async open() {
+      const url = new URL(PG_ADMIN_URL);
+      url.pathname = `/${pgDatabase}`;
+      const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+      // Each open starts from empty tables, as the SQLite adapter's fresh :memory: database does.
+      await pool.query('DROP TABLE IF EXISTS offline_messages; DROP TABLE IF EXISTS messages;');
+      await pool.query(POSTGRES_MESSAGES_MIGRATION.sql);
+      const store = new PostgresMessages(pool);
+      return Object.assign(store, { close: () => pool.end() });
+    },
+  },
 ];
+
+after(async () => {
+  if (pgAdmin && pgDatabase) {
+    await pgAdmin.query(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
+    await pgAdmin.end();
+  }
+});
 
 const msg = (idClient: string, over: Partial<NewMessage> = {}): NewMessage => ({
   appKey: 'app',
@@ -30,15 +74,16 @@ const msg = (idClient: string, over: Partial<NewMessage> = {}): NewMessage => ({
 });
 
 for (const adapter of ADAPTERS) {
-  describe(`MessageStore on ${adapter.name}`, () => {
-    const opened: Store[] = [];
+  describe(`MessageStore on ${adapter.name}`, { skip: adapter.skip }, () => {
+    let current: Opened | undefined;
+    // One store open at a time: the PostgreSQL adapter resets shared tables on open.
     const open = async () => {
-      const s = await adapter.open();
-      opened.push(s);
-      return s;
+      await current?.close();
+      current = await adapter.open();
+      return current;
     };
     after(async () => {
-      for (const s of opened) await s.close();
+      await current?.close();
     });
 
     it('assigns increasing safe-integer ids and keeps the fields verbatim', async () => {
