@@ -75,7 +75,8 @@ export function attachTransports(app: FastifyInstance, gateway: Gateway, o: Tran
     wss.handleUpgrade(req, socket, head, (ws) => serve(gateway, ws, req, framing));
   });
 
-  app.addHook('onClose', async () => {
+  // preClose, not onClose: the HTTP server's close waits for upgraded sockets, so end them first.
+  app.addHook('preClose', async () => {
     await gateway.stop();
     for (const ws of wss.clients) ws.terminate();
     wss.close();

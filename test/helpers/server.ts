@@ -39,6 +39,8 @@ export interface CallInit {
 
 export interface StartOptions {
   now?: () => number;
+  /** Listen on this port (restart tests); default: a free one. */
+  port?: number;
   /** A bus shared with other test servers (several nodes); default: the runtime's own. */
   bus?: Bus;
   config?: Partial<Record<keyof ServeConfig, string>>;
@@ -68,7 +70,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const logger = o.logStream ? pino({ level: 'debug' }, o.logStream) : pino({ level: 'silent' });
   const bus = runtime.bus;
   const app = buildServer({ config, runtime, logger, now: o.now });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
