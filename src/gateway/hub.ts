@@ -144,7 +144,13 @@ export class Gateway {
       session.close(1008, 'too many packets');
       return;
     }
-    session.queue = session.queue.then(() => this.dispatch(session, req, noReply));
+    session.queue = session.queue
+      .then(() => this.dispatch(session, req, noReply))
+      .catch((err) => {
+        // dispatch answers handler errors itself; anything here is a bug: end this link only.
+        this.deps.logger.error({ err, sid: req.sid, cid: req.cid }, 'gateway dispatch failed');
+        session.close(1011, 'internal error');
+      });
   }
 
   /** The one dispatch (STYLE.md §10): login gate, handler, reply. */

@@ -29,6 +29,8 @@ export class MessagingService {
     private readonly accounts: AccountStore,
     private readonly bus: Bus,
     private readonly now: () => number = Date.now,
+    /** A failed real-time announcement loses nothing (the offline entry stays); it is reported here. */
+    private readonly onPublishError: (err: unknown) => void = () => {},
   ) {}
 
   /**
@@ -76,7 +78,7 @@ export class MessagingService {
         fields: full,
         originConnectionId: origin.connectionId,
       };
-      await this.bus.publish(SUBJECTS.messages, event);
+      await this.bus.publish(SUBJECTS.messages, event).catch(this.onPublishError);
     }
     return full;
   }

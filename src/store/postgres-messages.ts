@@ -48,7 +48,8 @@ const SQL = {
   getMessageByClientId: 'SELECT * FROM messages WHERE app_key = $1 AND from_accid = $2 AND id_client = $3',
   listOffline: `SELECT m.* FROM offline_messages o JOIN messages m ON m.id = o.message_id
     WHERE o.app_key = $1 AND o.accid = $2 ORDER BY o.message_id LIMIT $3`,
-  ackOffline: 'DELETE FROM offline_messages WHERE app_key = $1 AND accid = $2 AND message_id = ANY($3::bigint[])',
+  ackOffline:
+    'DELETE FROM offline_messages WHERE app_key = $1 AND accid = $2 AND message_id = ANY($3::bigint[])',
 } as const;
 
 type Row = Record<string, unknown>;
