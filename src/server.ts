@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { clientErrorHandler } from './api/client-error.js';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
 import { msgRoutes } from './api/msg.js';
 import { handleError, handleNotFound } from './api/reply.js';
@@ -36,6 +37,14 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     bodyLimit: o.config.bodyLimit,
     requestTimeout: o.config.requestTimeout,
     connectionTimeout: o.config.requestTimeout,
+    // Slow-loris: Node enforces requestTimeout on a trickled body only when it is given at the
+    // server's construction (Fastify sets it afterwards), and checks it every
+    // connectionsCheckingInterval (30 s by default): pass both here.
+    http: {
+      requestTimeout: o.config.requestTimeout,
+      connectionsCheckingInterval: Math.min(1000, o.config.requestTimeout),
+    },
+    clientErrorHandler,
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     // The official SDKs send a 32-hex RequestId; reuse it so a caller's trace id finds our log line.

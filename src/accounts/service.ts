@@ -3,7 +3,7 @@
  * generation (v1 form, v2 JSON) the request came through. The api/ layer parses the wire into the
  * inputs below and renders the results; it never touches the store.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../security/random.js';
 import { type SecretVault, tokenOwner } from '../security/vault.js';
 import type { AccountPatch, AccountRecord, AccountStore, RelationStore } from '../store/port.js';
 import { alreadyRegistered, type DomainError, isDomainError, notRegistered, tooMany } from './errors.js';
@@ -93,7 +93,7 @@ export interface KickOption {
 }
 
 /** A server-generated token: 128 bits from the CSPRNG as 32 lowercase hex (the cloud's format). */
-export const generateToken = (): string => randomBytes(16).toString('hex');
+export const generateToken = (): string => randomBytesPooled(16).toString('hex');
 
 const view = ({ tokenSealed: _, ...rest }: AccountRecord): AccountView => rest;
 

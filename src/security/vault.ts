@@ -5,7 +5,8 @@
  * The associated data binds a sealed value to its owner, so a row copied onto another account
  * does not open.
  */
-import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { randomBytesPooled } from './random.js';
 
 const VERSION = 1;
 const IV_BYTES = 12;
@@ -22,7 +23,7 @@ export class SecretVault {
 
   /** Layout: version(1) | iv(12) | tag(16) | ciphertext. */
   seal(plaintext: string, owner: string): Buffer {
-    const iv = randomBytes(IV_BYTES);
+    const iv = randomBytesPooled(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     cipher.setAAD(Buffer.from(owner, 'utf8'));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

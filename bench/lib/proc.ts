@@ -1,0 +1,95 @@
+/** Child servers for the benchmarks: start, find the port, sample CPU and memory from /proc, stop. */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Spawns `node args…` and resolves once a stdout line matches `portPattern` (first group = port). */
+export function startChild(args: string[], portPattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Child> {
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (c) => {
+    if (process.env.BENCH_ECHO) process.stderr.write(c);
+    err += c;
+    if (err.length > 65536) err = err.slice(-32768);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start in 20 s: ${err}`)), 20_000);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(e);
+    };
+    proc.once('exit', (code) => fail(new Error(`server exited with ${code} before listening: ${err}`)));
+    proc.stdout!.on('data', (c) => {
+      out += c;
+      const m = portPattern.exec(out);
+      if (!m) return;
+      clearTimeout(timer);
+      proc.removeAllListeners('exit');
+      proc.stdout!.resume();
+      resolve({
+        proc,
+        pid: proc.pid!,
+        port: Number(m[1]),
+        stop: () => stopChild(proc),
+      });
+    });
+  });
+}
+
+export function stopChild(proc: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    proc.kill('SIGTERM');
+  });
+}
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** CPU seconds (user + system) a process has used so far; undefined off Linux. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident and peak resident memory in MiB; undefined off Linux. */
+export function memoryMiB(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}

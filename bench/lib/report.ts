@@ -1,0 +1,70 @@
+/** The Markdown table of a benchmark run. */
+import type { LoadResult } from './loaders.js';
+
+export type ScenarioResult =
+  | { name: string; skipped: string }
+  | (LoadResult & {
+      name: string;
+      expectCode: number;
+      cpuCores: number | undefined;
+      rssMiB: number | undefined;
+      peakRssMiB: number | undefined;
+      ratio?: number;
+    });
+
+interface Report {
+  at: string;
+  machine: { nproc: number; cpu: string; memoryGiB: number; node: string; platform: string };
+  settings: Record<string, unknown>;
+  baseline: (LoadResult & { cpuCores: number | undefined; rssMiB: number | undefined })[];
+  ceiling: number;
+  scenarios: ScenarioResult[];
+  createdRows: number | undefined;
+}
+
+const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
+const f2 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(2));
+const f1 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
+const codes = (c: Record<string, number>) =>
+  Object.entries(c)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k}×${v}`)
+    .join(' ');
+
+export function markdownReport(r: Report): string {
+  const m = r.machine;
+  const s = r.settings;
+  const rows = [
+    '| scenario | req/s | × ceiling | p50 ms | p99 ms | server CPU (cores) | RSS MiB (peak) | answers |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const [i, b] of r.baseline.entries())
+    rows.push(
+      `| baseline node:http${r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${f1(b.rssMiB)} | ${codes(b.codes)} |`,
+    );
+  for (const x of r.scenarios) {
+    if ('skipped' in x) {
+      rows.push(`| ${x.name} | – | – | – | – | – | – | skipped: ${x.skipped} |`);
+      continue;
+    }
+    const wrong = Object.entries(x.codes)
+      .filter(([k]) => k !== String(x.expectCode))
+      .reduce((a, [, v]) => a + v, 0);
+    const flag = wrong > 0 || x.errors > 0 ? ` ⚠ ${wrong} unexpected, ${x.errors} errors` : '';
+    rows.push(
+      `| ${x.name} | ${f0(x.requestsPerSecond)} | ${f2(x.ratio)} | ${f2(x.latencyMs.p50)} | ${f2(x.latencyMs.p99)} | ${f2(x.cpuCores)} | ${f1(x.rssMiB)} (${f1(x.peakRssMiB)}) | ${codes(x.codes)}${flag} |`,
+    );
+  }
+  return [
+    `## nimbase benchmark, ${r.at}`,
+    '',
+    `${m.nproc}× ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}. ` +
+      `Loader ${s.loader} (${s.threads} thread(s)), ${s.connections} connections, ${s.duration} s measured after ${s.warmup} s warm-up, durability ${s.durability}.`,
+    '',
+    ...rows,
+    '',
+    `Ceiling: ${f0(r.ceiling)} req/s (the better baseline run).` +
+      (r.createdRows !== undefined ? ` Accounts stored by the create run: ${f0(r.createdRows)}.` : ''),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,229 @@
+/**
+ * `npm run bench`: builds dist/, then for each scenario starts a fresh `nimbase serve` from dist/cli.js
+ * on 127.0.0.1 with its own data dir, warms it up, loads it with signed requests and samples its CPU
+ * and memory. The same run measures the ceiling (bench/baseline-server.mjs: bare node:http, same form
+ * parser, fixed JSON answer) before and after the scenarios. Writes bench/results/<time>.json and .md.
+ *
+ *   npm run bench -- [--duration 10] [--warmup 3] [--connections 64] [--threads 1]
+ *                    [--scenario create] [--durability full|normal] [--loader wrk|autocannon]
+ *                    [--no-build] [--cpu-prof]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { signedCall } from '../src/client/server-api.js';
+import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/loaders.js';
+import { type Child, cpuSeconds, memoryMiB, startChild } from './lib/proc.js';
+import { markdownReport, type ScenarioResult } from './lib/report.js';
+import { SCENARIOS, type Scenario } from './lib/scenarios.js';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    threads: { type: 'string', default: '1' },
+    scenario: { type: 'string', multiple: true },
+    durability: { type: 'string', default: 'full' },
+    loader: { type: 'string' },
+    'no-build': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+
+const int = (name: string, v: string, min: number, max: number) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be ${min}..${max}`);
+  return n;
+};
+const duration = int('duration', opt.duration!, 1, 600);
+const warmup = int('warmup', opt.warmup!, 0, 60);
+const connections = int('connections', opt.connections!, 1, 1024);
+const threads = int('threads', opt.threads!, 1, 16);
+if (opt.durability !== 'full' && opt.durability !== 'normal')
+  throw new Error('--durability must be full or normal');
+const durability = opt.durability;
+const loader: LoaderName = (opt.loader as LoaderName | undefined) ?? (wrkAvailable() ? 'wrk' : 'autocannon');
+if (loader !== 'wrk' && loader !== 'autocannon') throw new Error('--loader must be wrk or autocannon');
+const filters = opt.scenario ?? [];
+const scenarios = SCENARIOS.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+if (!opt['no-build']) {
+  log('building dist/ (npm run build)…');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'nimbase-bench-'));
+const cli = join(ROOT, 'dist/cli.js');
+const profDir = join(ROOT, 'bench/results/cpu-prof');
+
+interface Measured extends LoadResult {
+  cpuCores: number | undefined;
+  rssMiB: number | undefined;
+  peakRssMiB: number | undefined;
+}
+
+/** Warm-up, then one measured run with the server's CPU time and memory sampled around it. */
+async function measure(child: Child, s: Scenario, creds: { appKey: string; appSecret: string }) {
+  const spec = {
+    port: child.port,
+    path: s.path,
+    bodyTemplate: s.bodyTemplate,
+    ...creds,
+    connections,
+    threads,
+  };
+  if (warmup > 0) await runLoad(loader, { ...spec, runId: 'w', durationSeconds: warmup });
+  const cpu0 = cpuSeconds(child.pid);
+  const t0 = process.hrtime.bigint();
+  const r = await runLoad(loader, { ...spec, runId: 'm', durationSeconds: duration });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = cpuSeconds(child.pid);
+  const mem = memoryMiB(child.pid);
+  return {
+    ...r,
+    cpuCores: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / wall : undefined,
+    rssMiB: mem?.rss,
+    peakRssMiB: mem?.peak,
+  } satisfies Measured;
+}
+
+async function runBaseline(): Promise<Measured> {
+  const child = await startChild([join(ROOT, 'bench/baseline-server.mjs')], /listening (\d+)/);
+  try {
+    const create = SCENARIOS[0]!;
+    return await measure(child, create, { appKey: 'baseline', appSecret: 'baseline' });
+  } finally {
+    await child.stop();
+  }
+}
+
+async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> {
+  const dataDir = join(workDir, `${index}-${s.name}`);
+  const creds = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [cli, 'app', 'create', '--name', 'bench', '--json', '--data-dir', dataDir],
+      {
+        encoding: 'utf8',
+      },
+    ),
+  ) as { appKey: string; appSecret: string };
+  const nodeArgs = opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  const child = await startChild(
+    [
+      ...nodeArgs,
+      cli,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--durability',
+      durability,
+    ],
+    /listening on http:\/\/[^:]+:(\d+)/,
+  );
+  try {
+    const baseUrl = `http://127.0.0.1:${child.port}`;
+    const probe = JSON.parse(
+      await signedCall({ baseUrl, ...creds, path: s.path, params: [['accid', 'probe']] }),
+    ) as { code: number };
+    if (probe.code === 404) return { name: s.name, skipped: 'the server does not serve this endpoint yet' };
+    for (const accid of s.seedAccids ?? []) {
+      const r = JSON.parse(
+        await signedCall({
+          baseUrl,
+          ...creds,
+          path: '/nimserver/user/create.action',
+          params: [
+            ['accid', accid],
+            ['name', `Seed ${accid}`],
+            ['email', `${accid}@example.com`],
+            ['gender', '1'],
+          ],
+        }),
+      ) as { code: number };
+      if (r.code !== 200) throw new Error(`seeding ${accid} answered ${JSON.stringify(r)}`);
+    }
+    const m = await measure(child, s, creds);
+    return { name: s.name, ...m, expectCode: s.expectCode };
+  } finally {
+    await child.stop();
+    if (s.name === 'create') verifyCreates(join(dataDir, 'nimbase.db'));
+  }
+}
+
+/** After a create run every answered 200 must be a row: count them against the answers. */
+let createdRows: number | undefined;
+function verifyCreates(dbPath: string) {
+  try {
+    const db = new Database(dbPath, { readonly: true });
+    createdRows = (
+      db.prepare("SELECT count(*) AS n FROM accounts WHERE accid LIKE 'c%'").get() as { n: number }
+    ).n;
+    db.close();
+  } catch (err) {
+    log(`could not count the created rows: ${(err as Error).message}`);
+  }
+}
+
+const machine = {
+  nproc: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+};
+const settings = { duration, warmup, connections, threads, durability, loader };
+log(`bench: ${JSON.stringify(settings)} on ${machine.nproc}× ${machine.cpu}`);
+
+const results: ScenarioResult[] = [];
+let baseline: Measured[] = [];
+try {
+  log('baseline (bare node:http)…');
+  baseline.push(await runBaseline());
+  for (const [i, s] of scenarios.entries()) {
+    log(`${s.name}…`);
+    results.push(await runScenario(s, i));
+  }
+  if (scenarios.length > 1) {
+    log('baseline again…');
+    baseline.push(await runBaseline());
+  }
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+// The ceiling is the better of the two baseline runs, so a ratio is never flattered by a slow one.
+const ceiling = Math.max(...baseline.map((b) => b.requestsPerSecond));
+const report = {
+  at: new Date().toISOString(),
+  machine,
+  settings,
+  baseline: baseline.map((b) => ({ ...b })),
+  ceiling,
+  scenarios: results.map((r) =>
+    'requestsPerSecond' in r && r.requestsPerSecond !== undefined
+      ? { ...r, ratio: r.requestsPerSecond / ceiling }
+      : r,
+  ),
+  createdRows,
+};
+baseline = report.baseline;
+const md = markdownReport(report);
+const stamp = report.at.replace(/[:.]/g, '-');
+const outDir = join(ROOT, 'bench/results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(outDir, `${stamp}.md`), md);
+process.stdout.write(md);
+log(`results: bench/results/${stamp}.json and .md`);
