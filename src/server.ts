@@ -7,20 +7,37 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { clientErrorHandler } from './api/client-error.js';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
+import { readinessRoutes } from './api/health.js';
+import { limitsHook } from './api/limits.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
 import { v2Families } from './api/v2/index.js';
 import { V2_PREFIXES } from './api/v2/wire.js';
 import type { ServeConfig } from './config.js';
+import { memoryLimits } from './limits/memory.js';
+import type { RequestLimits } from './limits/port.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
-  config: Pick<ServeConfig, 'bodyLimit' | 'requestTimeout' | 'curTimeWindow' | 'checksumMismatchCode'>;
+  config: Pick<
+    ServeConfig,
+    | 'bodyLimit'
+    | 'requestTimeout'
+    | 'curTimeWindow'
+    | 'checksumMismatchCode'
+    | 'rateLimit'
+    | 'replayProtection'
+  >;
   runtime: Runtime;
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
   now?: () => number;
+  /** This node's name (readiness report); false from `accepting` turns readiness to 503 (drain). */
+  nodeId?: string | undefined;
+  accepting?: () => boolean;
+  /** Shared (Redis) limit counters; default: in-process ones, when a limit is switched on. */
+  limits?: RequestLimits;
 }
 
 const REQUEST_ID = /^[0-9a-fA-F]{32}$/;
@@ -40,8 +57,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     http: {
       requestTimeout: o.config.requestTimeout,
       connectionsCheckingInterval: Math.min(1000, o.config.requestTimeout),
+      // Node answers an HTTP/1.1 request without Host with a bare 400; let it reach the API instead.
+      requireHostHeader: false,
     },
     clientErrorHandler,
+    // A URL Fastify cannot decode (`/%zz…`) gets a CommsEase body too, not Fastify's default 400.
+    frameworkErrors: handleError,
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     // The official SDKs send a 32-hex RequestId; reuse it so a caller's trace id finds our log line.
@@ -54,10 +75,31 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   app.decorateRequest('appKey', '');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  if (o.config.rateLimit || o.config.replayProtection) {
+    const limits = o.limits ?? memoryLimits(now);
+    if (!o.limits) app.addHook('onClose', () => limits.close());
+    // preParsing runs after every onRequest hook, so after the signature check sets req.appKey.
+    app.addHook(
+      'preParsing',
+      limitsHook({
+        limits,
+        rateRules: o.config.rateLimit,
+        replayProtection: o.config.replayProtection,
+        curTimeWindowSeconds: o.config.curTimeWindow,
+        onStoreError: (err) => app.log.warn({ err }, 'rate limit store failed; call let through'),
+      }),
+    );
+  }
 
   // GET /nimserver/health/liveness.action — probed every 5 s by the SDKs' endpoint selector (auth.md §7).
   app.get('/nimserver/health/liveness.action', async () => ({ code: 200 }));
   app.get('/health/liveness.action', async () => ({ code: 200 }));
+  readinessRoutes(app, {
+    store: o.runtime.store,
+    bus: o.runtime.bus,
+    nodeId: o.nodeId,
+    accepting: o.accepting ?? (() => true),
+  });
 
   const signature = signatureHook({
     secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { databaseEnvFor } from '../helpers/pg.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { type Loose, v2 } from '../helpers/v2.js';
 
@@ -12,7 +13,7 @@ function cli(args: string[], input?: string): Promise<{ code: number; stdout: st
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NIMBASE_SECRET_KEY: '' },
+      env: { ...process.env, NIMBASE_SECRET_KEY: '', ...databaseEnvFor(args) },
     });
     let stdout = '';
     let stderr = '';

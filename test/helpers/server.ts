@@ -10,6 +10,7 @@ import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { buildServer } from '../../src/server.js';
+import { testDatabaseFor } from './pg.js';
 
 export interface TestServer {
   url: string;
@@ -48,7 +49,15 @@ export interface StartOptions {
 
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbase-test-'));
-  const config = parseConfig(serveSchema, { dataDir, port: '0', logLevel: 'silent', ...o.config });
+  // NIMBASE_TEST_DATABASE_URL runs the suite on a fresh PostgreSQL database per server.
+  const testDb = await testDatabaseFor(dataDir);
+  const config = parseConfig(serveSchema, {
+    dataDir,
+    port: '0',
+    logLevel: 'silent',
+    databaseUrl: testDb?.url,
+    ...o.config,
+  });
   const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0 });
   const apps = await runtime.apps.listApps();
   let creds: { appKey: string; appSecret: string };
@@ -90,6 +99,8 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     async close() {
       await app.close();
       await runtime.close();
+      // A caller-owned data dir may be reused by a later server: its database lives to the file's end.
+      if (!o.keepData && !o.dataDir) await testDb?.drop();
       if (!o.keepData && !o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
