@@ -9,14 +9,17 @@ import { clientErrorHandler } from './api/client-error.js';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
 import { readinessRoutes } from './api/health.js';
 import { limitsHook } from './api/limits.js';
+import { msgRoutes } from './api/msg.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
 import { v2Families } from './api/v2/index.js';
 import { V2_PREFIXES } from './api/v2/wire.js';
 import type { ServeConfig } from './config.js';
+import { mountGateway } from './gateway/index.js';
 import { memoryLimits } from './limits/memory.js';
 import type { RequestLimits } from './limits/port.js';
+import { MessagingService } from './messaging/service.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
@@ -57,8 +60,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     http: {
       requestTimeout: o.config.requestTimeout,
       connectionsCheckingInterval: Math.min(1000, o.config.requestTimeout),
+      // Node answers an HTTP/1.1 request without Host with a bare 400; let it reach the API instead.
+      requireHostHeader: false,
     },
     clientErrorHandler,
+    // A URL Fastify cannot decode (`/%zz…`) gets a CommsEase body too, not Fastify's default 400.
+    frameworkErrors: handleError,
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     // The official SDKs send a 32-hex RequestId; reuse it so a caller's trace id finds our log line.
@@ -69,6 +76,19 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorateRequest('appKey', '');
+  // The client gateway: its sessions answer the account domain's presence queries, and it hears
+  // account events and stored messages on the runtime's bus (in-process or a broker).
+  const messaging = new MessagingService(o.runtime.store, o.runtime.store, o.runtime.bus, now, (err) =>
+    o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
+  );
+  const gateway = mountGateway(app, {
+    runtime: o.runtime,
+    messaging,
+    bus: o.runtime.bus,
+    logger: o.logger,
+    now,
+  });
+  o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   if (o.config.rateLimit || o.config.replayProtection) {
@@ -116,6 +136,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     });
     v1.addHook('onRequest', signature);
     userRoutes(v1, o.runtime.accounts, o.runtime.idempotency);
+    msgRoutes(v1, messaging);
   });
 
   // The v2 families: JSON bodies, signed, under both bases.

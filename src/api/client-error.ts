@@ -23,7 +23,10 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
   // A reset connection has nobody left to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, body] = answerFor(err.code);
-  if (socket.writable)
+  // As Node's own handler: never write into the middle of a response already under way on this
+  // socket (a pipelined request before the bad bytes); just close.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent)
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,

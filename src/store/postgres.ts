@@ -18,9 +18,12 @@ import type {
   AccountRecord,
   AppRecord,
   IdempotencyRecord,
+  MessageRecord,
+  NewMessage,
   RelationRecord,
   Store,
 } from './port.js';
+import { PostgresMessages } from './postgres-messages.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:port/db`. */
@@ -105,6 +108,7 @@ export class PostgresStore implements Store {
   #flushScheduled = false;
   #inFlight = new Set<Promise<void>>();
   #closed = false;
+  readonly #messages: PostgresMessages;
 
   constructor(options: PostgresOptions) {
     this.#pool = new pg.Pool({
@@ -115,6 +119,22 @@ export class PostgresStore implements Store {
     // An idle client losing its server (restart, failover) must not crash the process; the pool
     // drops it and the next query opens a fresh connection.
     this.#pool.on('error', () => {});
+    this.#messages = new PostgresMessages(this.#pool);
+  }
+
+  insertMessage(
+    message: NewMessage,
+    offlineFor: readonly string[],
+  ): Promise<{ message: MessageRecord; inserted: boolean }> {
+    return this.#messages.insertMessage(message, offlineFor);
+  }
+
+  listOffline(appKey: string, accid: string, limit: number): Promise<MessageRecord[]> {
+    return this.#messages.listOffline(appKey, accid, limit);
+  }
+
+  ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
+    return this.#messages.ackOffline(appKey, accid, ids);
   }
 
   #query(name: keyof typeof SQL, values: unknown[]): Promise<pg.QueryResult<Row>> {

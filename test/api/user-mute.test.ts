@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { callAs, createAccounts, recordEvents, settle, v2 } from '../helpers/v2.js';
+import { callAs, createAccounts, type Loose, recordEvents, settle, v2 } from '../helpers/v2.js';
 
 describe('user/setDonnop, mute, muteAv, muteModule', () => {
   let s: TestServer;
@@ -17,7 +17,7 @@ describe('user/setDonnop, mute, muteAv, muteModule', () => {
       (await s.call('/nimserver/user/getUinfos.action', {
         accids: `["${accid}"]`,
         muteStatus: 'true',
-      })) as any
+      })) as Loose
     ).uinfos[0];
 
   it('setDonnop answers 200 and is readable through v2 push config', async () => {

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import type { Bus } from '../../src/bus/port.js';
 import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
@@ -18,6 +19,8 @@ export interface TestServer {
   appSecret: string;
   dataDir: string;
   runtime: Runtime;
+  /** The bus the server's gateway listens on (tests publish account events on it). */
+  bus: Bus;
   /** Signed v1 call with form params; resolves the parsed JSON body. */
   call(
     path: string,
@@ -37,6 +40,10 @@ export interface CallInit {
 
 export interface StartOptions {
   now?: () => number;
+  /** Listen on this port (restart tests); default: a free one. */
+  port?: number;
+  /** A bus shared with other test servers (several nodes); default: the runtime's own. */
+  bus?: Bus;
   config?: Partial<Record<keyof ServeConfig, string>>;
   dataDir?: string;
   /** Keep the data dir on close (restart tests). */
@@ -58,7 +65,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     databaseUrl: testDb?.url,
     ...o.config,
   });
-  const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0 });
+  const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0, bus: o.bus });
   const apps = await runtime.apps.listApps();
   let creds: { appKey: string; appSecret: string };
   if (o.app) {
@@ -70,8 +77,9 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
       : await runtime.apps.createApp('test');
   }
   const logger = o.logStream ? pino({ level: 'debug' }, o.logStream) : pino({ level: 'silent' });
+  const bus = runtime.bus;
   const app = buildServer({ config, runtime, logger, now: o.now });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
@@ -80,6 +88,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     ...creds,
     dataDir,
     runtime,
+    bus,
     fetch: (path, init) => fetch(`${url}${path}`, init),
     async call(path, params = {}, init = {}) {
       const t = init.curTime ?? String(Math.floor((o.now ? o.now() : Date.now()) / 1000));

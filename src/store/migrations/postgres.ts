@@ -4,6 +4,8 @@
  * (migrations/sqlite.ts) so one number means one schema change on both engines. Never edit a
  * shipped entry. accids sort bytewise (COLLATE "C"), as in SQLite, so export paging agrees.
  */
+import { POSTGRES_MESSAGES_MIGRATION } from '../postgres-messages.js';
+
 export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
     version: 1,
@@ -66,4 +68,5 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
       CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
     `,
   },
+  POSTGRES_MESSAGES_MIGRATION,
 ];
