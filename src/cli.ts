@@ -172,6 +172,10 @@ export function buildProgram(): Command {
         busUrl: config.busUrl,
         onBusError: (err) => logger.error({ err }, 'bus handler failed'),
       });
+      if (database.kind === 'postgres' && !config.secretKey)
+        logger.warn(
+          'the secret key comes from this node’s data dir: nodes sharing this database need the same NIMBASE_SECRET_KEY (docs/deployment.md)',
+        );
       const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       let firstApp: Awaited<ReturnType<typeof runtime.apps.createApp>> | undefined;
       if ((await runtime.apps.listApps()).length === 0) firstApp = await runtime.apps.createApp('default');

@@ -50,10 +50,12 @@ export async function openStore(o: OpenStoreOptions & { migrate?: boolean }): Pr
     const { PostgresStore } = await import('./postgres.js');
     const store = new PostgresStore({ url: d.url });
     try {
+      // Migrating (or, with migrate: false, one ping) proves the database is reachable at start.
       if (o.migrate !== false) await store.migrate();
+      else if (!(await store.ping())) throw new Error('no answer');
     } catch (err) {
       await store.close();
-      throw err;
+      throw new Error(`cannot open the database ${d.path}: ${(err as Error).message}`, { cause: err });
     }
     return store;
   }

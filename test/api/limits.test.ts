@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { v2 } from '../helpers/v2.js';
 
 const CREATE = '/nimserver/user/create.action';
 
@@ -33,6 +34,12 @@ describe('frequency control (416)', () => {
     assert.deepEqual(await s.call(CREATE, { accid: 'rl0' }), { desc: 'frequency control', code: 416 });
     // The refused call stored nothing.
     assert.equal(await s.runtime.store.getAccount(s.appKey, 'rl3'), undefined);
+  });
+
+  it('counts the v2 account API as the same family, answering in the v2 form', async () => {
+    const body = await v2(s, 'POST', '/im/v2/accounts', { account_id: 'v2rl' });
+    assert.equal(body.code, 416);
+    assert.equal(body.msg, 'frequency control');
   });
 
   it('leaves unsigned probes and other families alone', async () => {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { RedisBus } from '../../src/bus/redis.js';
+import { SUBJECTS } from '../../src/bus/subjects.js';
 import { type Credentials, signHeaders } from '../../src/client/server-api.js';
 import { openRuntime } from '../../src/runtime.js';
 import { type NodeProcess, startNode } from '../helpers/node-process.js';
@@ -18,14 +20,23 @@ import { REDIS_URL, redisSkip } from '../helpers/redis.js';
 
 const skip = (await pgSkip()) || (await redisSkip());
 
-async function create(base: string, c: Credentials, accid: string, nonce?: string) {
-  const res = await fetch(`${base}/nimserver/user/create.action`, {
+async function call(
+  base: string,
+  c: Credentials,
+  action: string,
+  params: Record<string, string>,
+  nonce?: string,
+) {
+  const res = await fetch(`${base}/nimserver/user/${action}.action`, {
     method: 'POST',
     headers: { ...signHeaders(c, nonce), 'Content-Type': 'application/x-www-form-urlencoded;charset=utf-8' },
-    body: new URLSearchParams({ accid }).toString(),
+    body: new URLSearchParams(params).toString(),
   });
   return (await res.json()) as { code: number; desc?: string };
 }
+
+const create = (base: string, c: Credentials, accid: string, nonce?: string) =>
+  call(base, c, 'create', { accid }, nonce);
 
 describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout: 120_000 }, () => {
   let db: TestDatabase;
@@ -120,6 +131,34 @@ describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout
       desc: 'duplicate http request',
       code: 431,
     });
+  });
+
+  it('account events from node A cross the broker (a block with needkick, for the gateway of every node)', async () => {
+    const listener = new RedisBus({ url: REDIS_URL });
+    try {
+      const events: unknown[] = [];
+      let got!: () => void;
+      const arrived = new Promise<void>((r) => {
+        got = r;
+      });
+      await listener.subscribe(SUBJECTS.accountEvents, (e) => {
+        events.push(e);
+        if ((e as { accid?: string }).accid === 'shared1') got();
+      });
+      assert.equal((await call(a.url, app, 'block', { accid: 'shared1', needkick: 'true' })).code, 200);
+      await arrived;
+      assert.ok(
+        events.some(
+          (e) =>
+            (e as Record<string, unknown>).type === 'blocked' &&
+            (e as Record<string, unknown>).appKey === app.appKey &&
+            (e as Record<string, unknown>).kick === true,
+        ),
+        JSON.stringify(events),
+      );
+    } finally {
+      await listener.close();
+    }
   });
 
   it('kill -9 of node A loses no acknowledged account; node B keeps serving', async () => {
