@@ -50,6 +50,11 @@ export const serveSchema = dataSchema.extend({
   lowercaseLookup: flag('lowercase lookup').default(false),
   /** Treat a create equal to the stored account as a replay of the first (extension; default false). */
   createReplay: flag('create replay').default(false),
+  /** `host[:port]` the LBS hands to client SDKs (docs/client-sdk.md); default: the request's Host. */
+  publicLink: z
+    .string()
+    .regex(/^[A-Za-z0-9.:[\]-]+$/, 'public link must be host[:port]')
+    .optional(),
 });
 
 export type DataConfig = z.output<typeof dataSchema>;

@@ -19,7 +19,8 @@ import { MessagingService } from './messaging/service.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
-  config: Pick<ServeConfig, 'bodyLimit' | 'requestTimeout' | 'curTimeWindow' | 'checksumMismatchCode'>;
+  config: Pick<ServeConfig, 'bodyLimit' | 'requestTimeout' | 'curTimeWindow' | 'checksumMismatchCode'> &
+    Partial<Pick<ServeConfig, 'publicLink'>>;
   runtime: Runtime;
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
@@ -66,6 +67,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     bus: o.runtime.bus,
     logger: o.logger,
     now,
+    publicLink: o.config.publicLink,
   });
   o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);
