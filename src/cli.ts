@@ -11,8 +11,7 @@ import { AppInputError, AppNotFoundError } from './apps/service.js';
 import { firstStartBanner, listeningLine } from './banner.js';
 import { signedCall } from './client/server-api.js';
 import { ConfigError, type DataConfig, dataSchema, parseConfig, serveSchema } from './config.js';
-import { openRuntime, type Runtime } from './runtime.js';
-import { buildServer } from './server.js';
+import type { Runtime } from './runtime.js';
 import { describeDatabase, StoreUrlError } from './store/open.js';
 
 const EXIT_USAGE = 2;
@@ -58,6 +57,9 @@ function dataConfig(opts: Record<string, unknown>): DataConfig {
 }
 
 async function withRuntime<T>(opts: Record<string, unknown>, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  // The runtime (store drivers, crypto) loads only for commands that touch data: --help and flag
+  // errors answer without it.
+  const { openRuntime } = await import('./runtime.js');
   const rt = await openRuntime(dataConfig(opts));
   try {
     return await fn(rt);
@@ -111,6 +113,14 @@ export function buildProgram(): Command {
       new Option('--request-timeout <ms>', 'time allowed to receive a whole request')
         .env('NIMBASE_REQUEST_TIMEOUT')
         .default('10000'),
+    )
+    .addOption(
+      new Option(
+        '--app-cache-ttl <ms>',
+        'how long opened AppSecrets are cached; a rotation by another process is seen within it',
+      )
+        .env('NIMBASE_APP_CACHE_TTL')
+        .default('5000'),
     )
     .addOption(
       new Option(
@@ -173,6 +183,8 @@ export function buildProgram(): Command {
       const database = describeDatabase(config);
       const nodeId = config.nodeId ?? `${hostname()}-${process.pid}`;
       const logger = pino({ level: config.logLevel, base: { service: 'nimbase', node: nodeId } });
+      const { openRuntime } = await import('./runtime.js');
+      const { buildServer } = await import('./server.js');
       const runtime = await openRuntime(config, {
         appCacheTtlMs: config.appCacheTtl,
         busUrl: config.busUrl,
