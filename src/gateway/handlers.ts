@@ -5,7 +5,7 @@
 import { normalizeAccid } from '../accounts/rules.js';
 import type { AccountRecord } from '../store/port.js';
 import { PUSHES, type Reply } from './commands.js';
-import type { Gateway } from './hub.js';
+import { type Gateway, KICK_REASON, SERVER_CLIENT_TYPE } from './hub.js';
 import { GATEWAY_LIMITS } from './limits.js';
 import type { Property } from './packet.js';
 import type { LoginInfo, Session } from './session.js';
@@ -208,7 +208,30 @@ async function login(gw: Gateway, session: Session, p: Property): Promise<Reply 
     '104': String(session.link.remotePort),
     '109': String(info.loginTime),
   };
-  return { code: 200, body: [loginRes, others, {}], after: () => gw.register(session) };
+  return {
+    code: 200,
+    body: [loginRes, others, {}],
+    after: () => {
+      gw.register(session);
+      // A block or token change that landed between the checks above and register() published its
+      // event before this session could hear it: look again now that it is registered.
+      void recheck(gw, session, token);
+    },
+  };
+}
+
+async function recheck(gw: Gateway, session: Session, token: string): Promise<void> {
+  const { deps } = gw;
+  const l = session.login!;
+  try {
+    const [valid, account] = await Promise.all([
+      deps.accounts.verifyToken(l.appKey, l.accid, token),
+      deps.accountReader.getAccount(l.appKey, l.accid),
+    ]);
+    if (!valid || !account || account.blocked) gw.kick(session, SERVER_CLIENT_TYPE, KICK_REASON.server);
+  } catch (err) {
+    deps.logger.warn({ err }, 'login recheck failed');
+  }
 }
 
 /** 5_1: pushes first (3_109, 4_4), the reply last — v9 drops offline messages pushed after it (§7.4). */

@@ -268,6 +268,32 @@ describe('JSON framing (vectors §B, §C)', () => {
     );
   });
 
+  it('encodes the kick and multi-port pushes as captured (vectors §D)', () => {
+    assert.equal(
+      encodeJson({ sid: 2, cid: 5, ser: 0, code: 200, body: [32, 2, 'admin says bye', 0] }),
+      '3:::{"sid":2,"cid":5,"ser":0,"code":200,"r":[32,2,"admin says bye",0]}',
+    );
+    const port = {
+      '3': '16',
+      '13': 'dev',
+      '19': 'alice',
+      '102': 'c6',
+      '103': '127.0.0.1',
+      '109': '1795639150012',
+    };
+    assert.equal(
+      encodeJson({ sid: 2, cid: 7, ser: 0, code: 200, body: [2, [port]] }),
+      `3:::{"sid":2,"cid":7,"ser":0,"code":200,"r":[2,[${JSON.stringify(port)}]]}`,
+    );
+    // Binary: Int from, Int reason, String custom, Int customClientType (Appendix A).
+    const kick = encodeBinary(
+      { sid: 2, cid: 5, ser: 0, code: 200, body: [32, 2, 'x', 7] },
+      table.resultOf(2, 5, true),
+    );
+    assert.equal(toHex(kick), '000205000002c800' + '20000000' + '02000000' + '0178' + '07000000');
+    assert.deepEqual(decodeBinaryBody(kick, ['Int', 'Int', 'String', 'Int']), [32, 2, 'x', 7]);
+  });
+
   it('rejects malformed packets with FrameError', () => {
     for (const bad of [
       'not json',
