@@ -75,7 +75,7 @@ describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout
     };
     [a, b] = await Promise.all([
       startNode({ ...env, NIMBASE_NODE_ID: 'node-a' }),
-      startNode({ ...env, NIMBASE_NODE_ID: 'node-b' }),
+      startNode({ ...env, NIMBASE_NODE_ID: 'node-b', NIMBASE_SHUTDOWN_DELAY: '4000' }),
     ]);
   });
 
@@ -246,8 +246,22 @@ describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout
     }
   });
 
-  it('node B shuts down gracefully on SIGTERM (exit 0)', async () => {
+  it('node B drains on SIGTERM: readiness 503 while it still serves, then exit 0', async () => {
     b.proc.kill('SIGTERM');
+    // B was started with a 4 s shutdown delay: poll until readiness reports the drain.
+    let body: Record<string, unknown> | undefined;
+    for (;;) {
+      const res = await fetch(`${b.url}/nimserver/health/readiness.action`);
+      if (res.status === 503) {
+        body = (await res.json()) as Record<string, unknown>;
+        break;
+      }
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(body.draining, true);
+    assert.equal((await create(b.url, app, 'during-drain')).code, 200, 'still serving while draining');
     assert.equal(await b.exited, 0, b.output());
   });
 });
