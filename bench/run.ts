@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { signedCall } from '../src/client/server-api.js';
 import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/loaders.js';
-import { type Child, cpuSeconds, memoryMiB, startChild } from './lib/proc.js';
+import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './lib/proc.js';
 import { markdownReport, type ScenarioResult } from './lib/report.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
 
@@ -67,6 +67,8 @@ interface Measured extends LoadResult {
   cpuCores: number | undefined;
   rssMiB: number | undefined;
   peakRssMiB: number | undefined;
+  hostCpuPressure: number | undefined;
+  rssTimeline: number[];
 }
 
 /** Warm-up, then one measured run with the server's CPU time and memory sampled around it. */
@@ -82,7 +84,15 @@ async function measure(child: Child, s: Scenario, creds: { appKey: string; appSe
   if (warmup > 0) await runLoad(loader, { ...spec, runId: 'w', durationSeconds: warmup });
   const cpu0 = cpuSeconds(child.pid);
   const t0 = process.hrtime.bigint();
-  const r = await runLoad(loader, { ...spec, runId: 'm', durationSeconds: duration });
+  // RSS once a second, to see whether memory stays flat over a long run (`--duration 600`).
+  const rssTimeline: number[] = [];
+  const sampler = setInterval(() => {
+    const m = memoryMiB(child.pid);
+    if (m) rssTimeline.push(Math.round(m.rss * 10) / 10);
+  }, 1000);
+  const r = await runLoad(loader, { ...spec, runId: 'm', durationSeconds: duration }).finally(() =>
+    clearInterval(sampler),
+  );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu1 = cpuSeconds(child.pid);
   const mem = memoryMiB(child.pid);
@@ -91,6 +101,8 @@ async function measure(child: Child, s: Scenario, creds: { appKey: string; appSe
     cpuCores: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / wall : undefined,
     rssMiB: mem?.rss,
     peakRssMiB: mem?.peak,
+    hostCpuPressure: cpuPressure(),
+    rssTimeline,
   } satisfies Measured;
 }
 

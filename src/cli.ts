@@ -114,6 +114,12 @@ export function buildProgram(): Command {
     )
     .addOption(
       new Option(
+        '--public-link <host:port>',
+        'address the LBS gives client SDKs (default: the Host the SDK asked the LBS on)',
+      ).env('NIMBASE_PUBLIC_LINK'),
+    )
+    .addOption(
+      new Option(
         '--lowercase-lookup <bool>',
         'lower-case an accid before looking it up (default false: exact match on the stored lower case)',
       )

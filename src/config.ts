@@ -77,6 +77,11 @@ export const serveSchema = dataSchema.extend({
     .transform((v) => v === 'on'),
   /** After SIGTERM: the longest wait for in-flight work before the process exits anyway (ms). */
   shutdownTimeout: intIn('shutdown timeout', 100, 600_000).default(30_000),
+  /** `host[:port]` the LBS hands to client SDKs (docs/client-sdk.md); default: the request's Host. */
+  publicLink: z
+    .string()
+    .regex(/^[A-Za-z0-9.:[\]-]+$/, 'public link must be host[:port]')
+    .optional(),
 });
 
 export type DataConfig = z.output<typeof dataSchema>;

@@ -31,7 +31,8 @@ export interface ServerOptions {
     | 'checksumMismatchCode'
     | 'rateLimit'
     | 'replayProtection'
-  >;
+  > &
+    Partial<Pick<ServeConfig, 'publicLink'>>;
   runtime: Runtime;
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
@@ -87,6 +88,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     bus: o.runtime.bus,
     logger: o.logger,
     now,
+    publicLink: o.config.publicLink,
   });
   o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);

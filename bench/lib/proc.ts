@@ -93,3 +93,16 @@ export function memoryMiB(pid: number): { rss: number; peak: number } | undefine
     return undefined;
   }
 }
+
+/**
+ * The host's CPU pressure (PSI "some avg10", % of the last 10 s in which some task waited for a CPU):
+ * near 0 on an idle machine; high values mean other processes competed with the run.
+ */
+export function cpuPressure(): number | undefined {
+  try {
+    const m = /some avg10=([0-9.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

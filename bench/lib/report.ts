@@ -9,6 +9,7 @@ export type ScenarioResult =
       cpuCores: number | undefined;
       rssMiB: number | undefined;
       peakRssMiB: number | undefined;
+      hostCpuPressure: number | undefined;
       ratio?: number;
     });
 
@@ -16,7 +17,11 @@ interface Report {
   at: string;
   machine: { nproc: number; cpu: string; memoryGiB: number; node: string; platform: string };
   settings: Record<string, unknown>;
-  baseline: (LoadResult & { cpuCores: number | undefined; rssMiB: number | undefined })[];
+  baseline: (LoadResult & {
+    cpuCores: number | undefined;
+    rssMiB: number | undefined;
+    hostCpuPressure: number | undefined;
+  })[];
   ceiling: number;
   scenarios: ScenarioResult[];
   createdRows: number | undefined;
@@ -25,6 +30,7 @@ interface Report {
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const f2 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(2));
 const f1 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
+const f0p = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(0));
 const codes = (c: Record<string, number>) =>
   Object.entries(c)
     .sort((a, b) => b[1] - a[1])
@@ -35,16 +41,16 @@ export function markdownReport(r: Report): string {
   const m = r.machine;
   const s = r.settings;
   const rows = [
-    '| scenario | req/s | × ceiling | p50 ms | p99 ms | server CPU (cores) | RSS MiB (peak) | answers |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | req/s | × ceiling | p50 ms | p99 ms | server CPU (cores) | RSS MiB (peak) | host CPU pressure % | answers |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const [i, b] of r.baseline.entries())
     rows.push(
-      `| baseline node:http${r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${f1(b.rssMiB)} | ${codes(b.codes)} |`,
+      `| baseline node:http${r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${f1(b.rssMiB)} | ${f0p(b.hostCpuPressure)} | ${codes(b.codes)} |`,
     );
   for (const x of r.scenarios) {
     if ('skipped' in x) {
-      rows.push(`| ${x.name} | – | – | – | – | – | – | skipped: ${x.skipped} |`);
+      rows.push(`| ${x.name} | – | – | – | – | – | – | – | skipped: ${x.skipped} |`);
       continue;
     }
     const wrong = Object.entries(x.codes)
@@ -52,7 +58,7 @@ export function markdownReport(r: Report): string {
       .reduce((a, [, v]) => a + v, 0);
     const flag = wrong > 0 || x.errors > 0 ? ` ⚠ ${wrong} unexpected, ${x.errors} errors` : '';
     rows.push(
-      `| ${x.name} | ${f0(x.requestsPerSecond)} | ${f2(x.ratio)} | ${f2(x.latencyMs.p50)} | ${f2(x.latencyMs.p99)} | ${f2(x.cpuCores)} | ${f1(x.rssMiB)} (${f1(x.peakRssMiB)}) | ${codes(x.codes)}${flag} |`,
+      `| ${x.name} | ${f0(x.requestsPerSecond)} | ${f2(x.ratio)} | ${f2(x.latencyMs.p50)} | ${f2(x.latencyMs.p99)} | ${f2(x.cpuCores)} | ${f1(x.rssMiB)} (${f1(x.peakRssMiB)}) | ${f0p(x.hostCpuPressure)} | ${codes(x.codes)}${flag} |`,
     );
   }
   return [
@@ -63,7 +69,7 @@ export function markdownReport(r: Report): string {
     '',
     ...rows,
     '',
-    `Ceiling: ${f0(r.ceiling)} req/s (the better baseline run).` +
+    `Ceiling: ${f0(r.ceiling)} req/s (the better baseline run). Host CPU pressure: PSI "some avg10" at the end of each run (0 = the machine was otherwise idle).` +
       (r.createdRows !== undefined ? ` Accounts stored by the create run: ${f0(r.createdRows)}.` : ''),
     '',
   ].join('\n');

@@ -103,9 +103,10 @@ const SQL = {
     AND message_id IN (SELECT value FROM json_each(?))`,
 } as const;
 
-interface PendingInsert {
-  params: Row;
-  resolve: (inserted: boolean) => void;
+interface PendingWrite {
+  /** Runs inside the group transaction; true when it changed a row. */
+  run: () => boolean;
+  resolve: (changed: boolean) => void;
   reject: (err: unknown) => void;
 }
 
@@ -113,7 +114,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
   #stmts: { -readonly [K in keyof typeof SQL]?: Database.Statement } = {};
-  #pending: PendingInsert[] = [];
+  #pending: PendingWrite[] = [];
   #flushScheduled = false;
   #closed = false;
 
@@ -166,9 +167,15 @@ export class SqliteStore implements Store {
   }
 
   insertAccount(account: AccountRecord): Promise<boolean> {
+    const params = accountParams(account);
+    return this.#groupWrite(() => this.#stmt('insertAccount').run(params).changes === 1);
+  }
+
+  /** Queues a write for the group commit; resolves after its transaction's COMMIT. */
+  #groupWrite(run: () => boolean): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
-      this.#pending.push({ params: accountParams(account), resolve, reject });
+      this.#pending.push({ run, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -176,21 +183,39 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** One transaction for every insert queued during the last event-loop turn. */
+  /**
+   * One transaction for every write queued during the last event-loop turn. A statement that fails
+   * is rolled back alone (SQLite statements are atomic) and rejects only its own caller.
+   */
   #flush(): void {
     const batch = this.#pending;
     this.#pending = [];
     this.#flushScheduled = false;
     if (batch.length === 0) return;
-    const insert = this.#stmt('insertAccount');
-    let results: boolean[];
+    let results: ({ changed: boolean } | { err: unknown })[];
     try {
-      results = this.#db.transaction(() => batch.map((p) => insert.run(p.params).changes === 1)).immediate();
+      results = this.#db
+        .transaction(() =>
+          batch.map((p) => {
+            try {
+              return { changed: p.run() };
+            } catch (err) {
+              // Some errors (disk full, I/O) roll the whole transaction back: then fail them all.
+              if (!this.#db.inTransaction) throw err;
+              return { err };
+            }
+          }),
+        )
+        .immediate();
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+    for (let i = 0; i < batch.length; i++) {
+      const r = results[i]!;
+      if ('err' in r) batch[i]!.reject(r.err);
+      else batch[i]!.resolve(r.changed);
+    }
   }
 
   async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {
@@ -216,7 +241,9 @@ export class SqliteStore implements Store {
     if (sets.length === 0) return (await this.getAccount(appKey, accid)) !== undefined;
     // Dynamic column lists are prepared per shape; better-sqlite3 caches nothing, so keep a small cache.
     const sql = `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = @appKey AND accid = @accid`;
-    return this.#prepareCached(sql).run(params).changes === 1;
+    const update = this.#prepareCached(sql);
+    // Group-committed like inserts: one fsync per event-loop turn, not one per update.
+    return this.#groupWrite(() => update.run(params).changes === 1);
   }
 
   #dynamic = new Map<string, Database.Statement>();

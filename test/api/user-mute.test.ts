@@ -106,6 +106,19 @@ describe('user/setDonnop, mute, muteAv, muteModule', () => {
     assert.deepEqual([u.muteP2P, u.muteTeam, u.muteRoom, u.muteQChat], [false, false, true, true]);
   });
 
+  it('concurrent muteModule calls on different flags both take effect', async () => {
+    await createAccounts(s, 'm3');
+    const flags = ['muteP2P', 'muteTeam', 'muteRoom', 'muteQChat'];
+    await Promise.all(
+      flags.map((f) => s.call('/nimserver/user/muteModule.action', { accid: 'm3', [f]: 'true' })),
+    );
+    const u = await uinfo('m3');
+    assert.deepEqual(
+      flags.map((f) => u[f]),
+      [true, true, true, true],
+    );
+  });
+
   it('muteModule needs at least one flag; bad flags and accounts are 414', async () => {
     const cases: [Record<string, string>, string][] = [
       [{ accid: 'm2' }, 'muteP2P, muteTeam, muteRoom and muteQChat are all empty'],

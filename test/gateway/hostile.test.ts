@@ -195,3 +195,26 @@ describe('binary framing end to end (raw client ↔ official SDK over JSON)', ()
     }
   });
 });
+
+describe('LBS document', () => {
+  it('hands out the request Host by default and --public-link when set, never msg.stat.enable', async () => {
+    const plain = await startServer();
+    const fixed = await startServer({ config: { publicLink: 'im.example.com:443' } });
+    try {
+      const host = new URL(plain.url).host;
+      const res = await plain.fetch('/lbs/webconf.jsp?k=x&id=y');
+      assert.equal(res.headers.get('access-control-allow-origin'), '*');
+      assert.deepEqual(await res.json(), {
+        common: { link: [host], 'link.default': [host], 'mix.link': [host] },
+      });
+      const body = (await (await fixed.fetch('/lbs/webconf.jsp')).json()) as {
+        common: Record<string, unknown>;
+      };
+      assert.deepEqual(body.common.link, ['im.example.com:443']);
+      assert.equal('msg.stat.enable' in body.common, false);
+    } finally {
+      await plain.close();
+      await fixed.close();
+    }
+  });
+});

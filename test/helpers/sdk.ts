@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import type { TestServer } from './server.js';
 
 const require = createRequire(import.meta.url);
-// biome-ignore lint/suspicious/noExplicitAny: the SDK ships no types for its Node build
 type Any = any;
 /**
  * The Node builds under test: the current 9.x line and the 8.9.x stable line (devDependency alias).

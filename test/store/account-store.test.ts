@@ -5,15 +5,33 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { AccountRecord, Store } from '../../src/store/port.js';
+import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { createTestDatabase, pgSkip } from '../helpers/pg.js';
 
-const ADAPTERS: { name: string; open: () => Promise<Store>; skip?: string }[] = [
+/** PostgreSQL: a fresh database per run, skipped with a reason when absent (fails when CI=true). */
+const ADAPTERS: {
+  name: string;
+  skip: string | false;
+  open: () => Promise<{ store: Store; drop(): Promise<void> }>;
+}[] = [
   {
     name: 'sqlite',
+    skip: false,
     open: async () => {
-      const s = new SqliteStore({ path: ':memory:' });
-      await s.migrate();
-      return s;
+      const store = new SqliteStore({ path: ':memory:' });
+      await store.migrate();
+      return { store, drop: async () => {} };
+    },
+  },
+  {
+    name: 'postgres',
+    skip: await pgSkip(),
+    open: async () => {
+      const db = await createTestDatabase();
+      const store = new PostgresStore({ url: db.url, maxConnections: 4 });
+      await store.migrate();
+      return { store, drop: () => db.drop() };
     },
   },
 ];
@@ -38,12 +56,16 @@ const acct = (appKey: string, accid: string): AccountRecord => ({
 for (const a of ADAPTERS)
   describe(`account store extensions on ${a.name}`, { skip: a.skip }, () => {
     let s: Store;
+    let drop: () => Promise<void>;
     before(async () => {
-      s = await a.open();
+      ({ store: s, drop } = await a.open());
       for (const k of ['app1', 'app2'])
         await s.insertApp({ appKey: k, name: k, secretSealed: Buffer.from([0]), createdAt: 1 });
     });
-    after(() => s.close());
+    after(async () => {
+      await s.close();
+      await drop();
+    });
 
     it('insertAccountBatch: one result per item, duplicates (also within the batch) false', async () => {
       assert.deepEqual(
