@@ -17,6 +17,8 @@ import { openRuntime } from '../../src/runtime.js';
 import { type NodeProcess, startNode } from '../helpers/node-process.js';
 import { createTestDatabase, pgSkip, type TestDatabase } from '../helpers/pg.js';
 import { REDIS_URL, redisSkip } from '../helpers/redis.js';
+import { destroyAllSdkClients, sdkLogin } from '../helpers/sdk.js';
+import type { TestServer } from '../helpers/server.js';
 
 const skip = (await pgSkip()) || (await redisSkip());
 
@@ -45,6 +47,8 @@ describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout
   let app: Credentials;
   /** An app with a tight per-app limit, so the shared counting shows without touching `app`. */
   let limited: Credentials;
+  /** The SDK helper needs only a node's URL and the AppKey. */
+  const asServer = (n: NodeProcess) => ({ url: n.url, appKey: app.appKey }) as unknown as TestServer;
 
   before(async () => {
     db = await createTestDatabase();
@@ -71,11 +75,12 @@ describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout
     };
     [a, b] = await Promise.all([
       startNode({ ...env, NIMBASE_NODE_ID: 'node-a' }),
-      startNode({ ...env, NIMBASE_NODE_ID: 'node-b' }),
+      startNode({ ...env, NIMBASE_NODE_ID: 'node-b', NIMBASE_SHUTDOWN_DELAY: '4000' }),
     ]);
   });
 
   after(async () => {
+    await destroyAllSdkClients();
     for (const n of [a, b])
       if (n && n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGKILL');
     await Promise.all([a?.exited, b?.exited]);
@@ -161,6 +166,26 @@ describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout
     }
   });
 
+  it('client gateway across nodes: created on A, logs in on B; a message A→B; a block on A kicks on B', async () => {
+    for (const accid of ['gann', 'gben'])
+      assert.equal((await call(a.url, app, 'create', { accid, token: `tok-${accid}` })).code, 200);
+    const ann = await sdkLogin(asServer(a), 'gann', 'tok-gann');
+    const ben = await sdkLogin(asServer(b), 'gben', 'tok-gben');
+    try {
+      const sent = await ann.sendText('gben', 'hello from node A');
+      await ben.waitFor('the message from node A', () => ben.messages.length === 1);
+      assert.equal(ben.messages[0].idServer, sent.idServer);
+      assert.equal(ben.messages[0].text, 'hello from node A');
+      assert.equal((await call(a.url, app, 'block', { accid: 'gben', needkick: 'true' })).code, 200);
+      await ben.waitFor('the kick on node B', () => ben.disconnects.length > 0);
+      assert.equal(ben.disconnects[0].code, 'kicked');
+      assert.deepEqual(ann.disconnects, []);
+    } finally {
+      await ann.destroy();
+      await ben.destroy();
+    }
+  });
+
   it('kill -9 of node A loses no acknowledged account; node B keeps serving', async () => {
     const acked: string[] = [];
     let sent = 0;
@@ -197,8 +222,46 @@ describe('two nodes, one PostgreSQL database, one Redis broker', { skip, timeout
     assert.equal((await create(b.url, app, 'after-kill')).code, 200);
   });
 
-  it('node B shuts down gracefully on SIGTERM (exit 0)', async () => {
+  it('a client of the killed node logs in on B and syncs what was sent while it was away', async () => {
+    assert.equal((await call(b.url, app, 'create', { accid: 'gcat', token: 'tok-gcat' })).code, 200);
+    const sendMsg = await fetch(`${b.url}/nimserver/msg/sendMsg.action`, {
+      method: 'POST',
+      headers: { ...signHeaders(app), 'Content-Type': 'application/x-www-form-urlencoded;charset=utf-8' },
+      body: new URLSearchParams({
+        from: 'gcat',
+        ope: '0',
+        to: 'gann',
+        type: '0',
+        body: JSON.stringify({ msg: 'while you were away' }),
+      }).toString(),
+    });
+    assert.equal(((await sendMsg.json()) as { code: number }).code, 200);
+    const ann = await sdkLogin(asServer(b), 'gann', 'tok-gann');
+    try {
+      await ann.waitFor('the offline message', () => ann.offline.length + ann.messages.length >= 1);
+      const texts = [...ann.offline, ...ann.messages].map((m) => m.text);
+      assert.ok(texts.includes('while you were away'), JSON.stringify(texts));
+    } finally {
+      await ann.destroy();
+    }
+  });
+
+  it('node B drains on SIGTERM: readiness 503 while it still serves, then exit 0', async () => {
     b.proc.kill('SIGTERM');
+    // B was started with a 4 s shutdown delay: poll until readiness reports the drain.
+    let body: Record<string, unknown> | undefined;
+    for (;;) {
+      const res = await fetch(`${b.url}/nimserver/health/readiness.action`);
+      if (res.status === 503) {
+        body = (await res.json()) as Record<string, unknown>;
+        break;
+      }
+      assert.equal(res.status, 200);
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(body.draining, true);
+    assert.equal((await create(b.url, app, 'during-drain')).code, 200, 'still serving while draining');
     assert.equal(await b.exited, 0, b.output());
   });
 });
