@@ -69,6 +69,12 @@ export function markdownReport(r: Report): string {
     '',
     ...rows,
     '',
+    `Load generator cost: ${r.baseline
+      .map((b) =>
+        b.loaderCpuSeconds === undefined ? '–' : `${((b.loaderCpuSeconds / b.requests) * 1e6).toFixed(1)} µs`,
+      )
+      .join(' / ')} of its own CPU per baseline request.`,
+    '',
     `Ceiling: ${f0(r.ceiling)} req/s (the better baseline run). Host CPU pressure: PSI "some avg10" at the end of each run (0 = the machine was otherwise idle).` +
       (r.createdRows !== undefined ? ` Accounts stored by the create run: ${f0(r.createdRows)}.` : ''),
     '',
