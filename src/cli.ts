@@ -3,6 +3,7 @@
  * The `nimbase` command. Bad flags or configuration end with a one-line error and exit code 2;
  * operational failures (port in use, unreachable server) with a one-line error and exit code 1.
  */
+import { hostname } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import pino from 'pino';
 import { accountCommands, ImportIncompleteError } from './accounts-cli.js';
@@ -113,6 +114,12 @@ export function buildProgram(): Command {
     )
     .addOption(
       new Option(
+        '--public-link <host:port>',
+        'address the LBS gives client SDKs (default: the Host the SDK asked the LBS on)',
+      ).env('NIMBASE_PUBLIC_LINK'),
+    )
+    .addOption(
+      new Option(
         '--lowercase-lookup <bool>',
         'lower-case an accid before looking it up (default false: exact match on the stored lower case)',
       )
@@ -127,18 +134,69 @@ export function buildProgram(): Command {
         .env('NIMBASE_CREATE_REPLAY')
         .default('false'),
     )
+    .addOption(
+      new Option(
+        '--bus-url <url>',
+        'broker shared by several nodes: redis://host:6379 (default: in-process)',
+      ).env('NIMBASE_BUS_URL'),
+    )
+    .addOption(
+      new Option('--node-id <id>', "this node's name in logs and readiness (default: hostname-pid)").env(
+        'NIMBASE_NODE_ID',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--rate-limit <rules>',
+        'per-app frequency control (416): off | cloud | [appKey/]family=calls[/seconds][:blockSeconds],…',
+      )
+        .env('NIMBASE_RATE_LIMIT')
+        .default('off'),
+    )
+    .addOption(
+      new Option('--replay-protection <mode>', 'on: a Nonce reused inside the CurTime window → 431')
+        .env('NIMBASE_REPLAY_PROTECTION')
+        .default('off'),
+    )
+    .addOption(
+      new Option('--shutdown-delay <ms>', 'on SIGTERM, answer readiness 503 this long before closing')
+        .env('NIMBASE_SHUTDOWN_DELAY')
+        .default('0'),
+    )
+    .addOption(
+      new Option('--shutdown-timeout <ms>', 'on SIGTERM, exit after this long even if work is in flight')
+        .env('NIMBASE_SHUTDOWN_TIMEOUT')
+        .default('30000'),
+    )
     .action(async (opts) => {
       const config = parseConfig(serveSchema, opts);
       const database = describeDatabase(config);
-      const logger = pino({ level: config.logLevel, base: { service: 'nimbase' } });
-      const runtime = await openRuntime(config, { appCacheTtlMs: config.appCacheTtl });
+      const nodeId = config.nodeId ?? `${hostname()}-${process.pid}`;
+      const logger = pino({ level: config.logLevel, base: { service: 'nimbase', node: nodeId } });
+      const runtime = await openRuntime(config, {
+        appCacheTtlMs: config.appCacheTtl,
+        busUrl: config.busUrl,
+        onBusError: (err) => logger.error({ err }, 'bus handler failed'),
+      });
+      if (database.kind === 'postgres' && !config.secretKey)
+        logger.warn(
+          'the secret key comes from this node’s data dir: nodes sharing this database need the same NIMBASE_SECRET_KEY (docs/deployment.md)',
+        );
       const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
       let firstApp: Awaited<ReturnType<typeof runtime.apps.createApp>> | undefined;
       if ((await runtime.apps.listApps()).length === 0) firstApp = await runtime.apps.createApp('default');
-      const app = buildServer({ config, runtime, logger });
+      // With a broker, the limit counters and the Nonce store live there, shared by every node.
+      const limits =
+        runtime.bus.kind === 'redis' && (config.rateLimit || config.replayProtection) && config.busUrl
+          ? (await import('./limits/redis.js')).redisLimits({ url: config.busUrl })
+          : undefined;
+      let accepting = true;
+      const app = buildServer({ config, runtime, logger, nodeId, accepting: () => accepting, limits });
+      if (limits) app.addHook('onClose', () => limits.close());
       try {
         await app.listen({ host: config.host, port: config.port });
       } catch (err) {
+        await limits?.close();
         await runtime.close();
         throw new OperationalError(
           `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`,
@@ -149,13 +207,30 @@ export function buildProgram(): Command {
       const baseUrl = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
       if (firstApp) print(firstStartBanner(firstApp, baseUrl));
       print(listeningLine(baseUrl, database.path));
-      const stop = async () => {
-        await app.close();
-        await runtime.close();
+      // Graceful shutdown: readiness turns 503, the listener closes, in-flight requests finish,
+      // then the bus closes and the store flushes its last group commit. A hung step cannot keep
+      // the process alive past --shutdown-timeout.
+      const stop = async (signal: string) => {
+        if (!accepting) return;
+        accepting = false;
+        logger.info({ signal }, 'shutting down: draining');
+        setTimeout(() => {
+          logger.error('shutdown timed out; exiting with work in flight');
+          process.exit(EXIT_FAILURE);
+        }, config.shutdownDelay + config.shutdownTimeout).unref();
+        if (config.shutdownDelay > 0) await new Promise((r) => setTimeout(r, config.shutdownDelay));
+        try {
+          await app.close();
+          await runtime.close();
+        } catch (err) {
+          logger.error({ err }, 'error during shutdown');
+          process.exit(EXIT_FAILURE);
+        }
+        logger.info('stopped');
         process.exit(0);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
     });
 
   const appCmd = program.command('app').description('manage apps (AppKey + AppSecret pairs)');

@@ -3,6 +3,7 @@
  * into a typed object. Nothing else reads process.env.
  */
 import { z } from 'zod';
+import { parseRateRules } from './limits/rules.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -50,6 +51,37 @@ export const serveSchema = dataSchema.extend({
   lowercaseLookup: flag('lowercase lookup').default(false),
   /** Treat a create equal to the stored account as a replay of the first (extension; default false). */
   createReplay: flag('create replay').default(false),
+  // Scale-out (docs/deployment.md): the broker shared by the nodes, and this node's name in it.
+  busUrl: z.string().optional(),
+  nodeId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'node id must be 1 to 64 letters, digits, _ . or -')
+    .optional(),
+  /** After SIGTERM: how long readiness answers 503 while still serving, so a balancer drains us (ms). */
+  shutdownDelay: intIn('shutdown delay', 0, 600_000).default(0),
+  // Request limits (docs/deployment.md), off by default: public clients reuse fixed nonces.
+  rateLimit: z
+    .string()
+    .default('off')
+    .transform((spec, ctx) => {
+      try {
+        return parseRateRules(spec);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  replayProtection: z
+    .enum(['off', 'on'], { error: 'replay protection must be off or on' })
+    .default('off')
+    .transform((v) => v === 'on'),
+  /** After SIGTERM: the longest wait for in-flight work before the process exits anyway (ms). */
+  shutdownTimeout: intIn('shutdown timeout', 100, 600_000).default(30_000),
+  /** `host[:port]` the LBS hands to client SDKs (docs/client-sdk.md); default: the request's Host. */
+  publicLink: z
+    .string()
+    .regex(/^[A-Za-z0-9.:[\]-]+$/, 'public link must be host[:port]')
+    .optional(),
 });
 
 export type DataConfig = z.output<typeof dataSchema>;

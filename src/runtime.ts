@@ -10,7 +10,7 @@ import { IdempotencyService } from './accounts/idempotency.js';
 import type { PresenceQuery } from './accounts/presence.js';
 import { AccountService } from './accounts/service.js';
 import { AppService } from './apps/service.js';
-import { MemoryBus } from './bus/memory.js';
+import { BusUrlError, openBus } from './bus/open.js';
 import type { Bus } from './bus/port.js';
 import { SUBJECTS } from './bus/subjects.js';
 import { ConfigError, type DataConfig, type ServeConfig } from './config.js';
@@ -25,7 +25,7 @@ export interface Runtime {
   apps: AppService;
   accounts: AccountService;
   idempotency: IdempotencyService;
-  /** Fan-out between nodes; account events go to SUBJECTS.accountEvents. */
+  /** Fan-out between nodes (in-process unless a bus URL names a broker); account events go to SUBJECTS.accountEvents. */
   bus: Bus;
   close(): Promise<void>;
 }
@@ -33,8 +33,12 @@ export interface Runtime {
 export interface RuntimeOptions {
   now?: () => number;
   appCacheTtlMs?: number;
-  /** A broker bus for scale-out (default: an in-process MemoryBus, closed with the runtime). */
+  /** A bus made by the caller (not closed with the runtime); default: opened from busUrl. */
   bus?: Bus;
+  /** `redis://…` for several nodes; undefined = the in-process bus. Ignored when `bus` is given. */
+  busUrl?: string | undefined;
+  /** Hears about bus handlers that throw and undecodable bus payloads. */
+  onBusError?: (err: unknown) => void;
   /** The gateway's session registry (default: nobody online). AccountService.usePresence sets it later. */
   presence?: PresenceQuery;
   /** Called when publishing an account event fails (the write it follows stands). */
@@ -66,28 +70,36 @@ export async function openRuntime(
     if (err instanceof StoreUrlError) throw new ConfigError(err.message);
     throw err;
   }
+  let bus: Bus | undefined;
   try {
     const vault = new SecretVault(await loadKey(config, store));
     const now = options.now ?? Date.now;
-    const bus = options.bus ?? new MemoryBus();
+    bus =
+      options.bus ??
+      (await openBus(options.busUrl, options.onBusError).catch((err) => {
+        throw err instanceof BusUrlError ? new ConfigError(err.message) : err;
+      }));
+    const openedBus = bus;
     return {
       store,
       vault,
-      bus,
+      bus: openedBus,
       apps: new AppService(store, vault, { now, cacheTtlMs: options.appCacheTtlMs }),
       accounts: new AccountService(store, vault, now, {
-        events: busEventSink(bus, options.onEventError),
+        events: busEventSink(openedBus, options.onEventError),
         presence: options.presence,
         lowercaseLookup: config.lowercaseLookup,
         replayEqualCreate: config.createReplay,
       }),
       idempotency: new IdempotencyService(store, vault, now),
+      // The bus first: nothing new arrives while the store flushes its last writes.
       close: async () => {
-        if (!options.bus) await bus.close();
+        if (!options.bus) await openedBus.close();
         await store.close();
       },
     };
   } catch (err) {
+    if (!options.bus) await bus?.close();
     await store.close();
     throw err;
   }

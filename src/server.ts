@@ -7,20 +7,41 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from 'pino';
 import { clientErrorHandler } from './api/client-error.js';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
+import { readinessRoutes } from './api/health.js';
+import { limitsHook } from './api/limits.js';
+import { msgRoutes } from './api/msg.js';
 import { handleError, handleNotFound } from './api/reply.js';
 import { signatureHook } from './api/signature.js';
 import { userRoutes } from './api/user.js';
 import { v2Families } from './api/v2/index.js';
 import { V2_PREFIXES } from './api/v2/wire.js';
 import type { ServeConfig } from './config.js';
+import { mountGateway } from './gateway/index.js';
+import { memoryLimits } from './limits/memory.js';
+import type { RequestLimits } from './limits/port.js';
+import { MessagingService } from './messaging/service.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
-  config: Pick<ServeConfig, 'bodyLimit' | 'requestTimeout' | 'curTimeWindow' | 'checksumMismatchCode'>;
+  config: Pick<
+    ServeConfig,
+    | 'bodyLimit'
+    | 'requestTimeout'
+    | 'curTimeWindow'
+    | 'checksumMismatchCode'
+    | 'rateLimit'
+    | 'replayProtection'
+  > &
+    Partial<Pick<ServeConfig, 'publicLink'>>;
   runtime: Runtime;
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
   now?: () => number;
+  /** This node's name (readiness report); false from `accepting` turns readiness to 503 (drain). */
+  nodeId?: string | undefined;
+  accepting?: () => boolean;
+  /** Shared (Redis) limit counters; default: in-process ones, when a limit is switched on. */
+  limits?: RequestLimits;
 }
 
 const REQUEST_ID = /^[0-9a-fA-F]{32}$/;
@@ -56,12 +77,47 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true },
   });
   app.decorateRequest('appKey', '');
+  // The client gateway: its sessions answer the account domain's presence queries, and it hears
+  // account events and stored messages on the runtime's bus (in-process or a broker).
+  const messaging = new MessagingService(o.runtime.store, o.runtime.store, o.runtime.bus, now, (err) =>
+    o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
+  );
+  const gateway = mountGateway(app, {
+    runtime: o.runtime,
+    messaging,
+    bus: o.runtime.bus,
+    logger: o.logger,
+    now,
+    publicLink: o.config.publicLink,
+  });
+  o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  if (o.config.rateLimit || o.config.replayProtection) {
+    const limits = o.limits ?? memoryLimits(now);
+    if (!o.limits) app.addHook('onClose', () => limits.close());
+    // preParsing runs after every onRequest hook, so after the signature check sets req.appKey.
+    app.addHook(
+      'preParsing',
+      limitsHook({
+        limits,
+        rateRules: o.config.rateLimit,
+        replayProtection: o.config.replayProtection,
+        curTimeWindowSeconds: o.config.curTimeWindow,
+        onStoreError: (err) => app.log.warn({ err }, 'rate limit store failed; call let through'),
+      }),
+    );
+  }
 
   // GET /nimserver/health/liveness.action — probed every 5 s by the SDKs' endpoint selector (auth.md §7).
   app.get('/nimserver/health/liveness.action', async () => ({ code: 200 }));
   app.get('/health/liveness.action', async () => ({ code: 200 }));
+  readinessRoutes(app, {
+    store: o.runtime.store,
+    bus: o.runtime.bus,
+    nodeId: o.nodeId,
+    accepting: o.accepting ?? (() => true),
+  });
 
   const signature = signatureHook({
     secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
@@ -82,6 +138,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     });
     v1.addHook('onRequest', signature);
     userRoutes(v1, o.runtime.accounts, o.runtime.idempotency);
+    msgRoutes(v1, messaging);
   });
 
   // The v2 families: JSON bodies, signed, under both bases.

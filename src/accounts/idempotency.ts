@@ -53,10 +53,12 @@ export class IdempotencyService {
   async recall(appKey: string, key: string, fingerprint: string): Promise<unknown | undefined> {
     const r = await this.store.getIdempotency(appKey, key);
     if (!r || r.createdAt < this.now() - IDEMPOTENCY_TTL_MS) return undefined;
-    const saved = JSON.parse(this.vault.open(r.responseSealed, owner(appKey, key))) as {
-      fingerprint: string;
-      body: unknown;
-    };
+    let saved: { fingerprint: string; body: unknown };
+    try {
+      saved = JSON.parse(this.vault.open(r.responseSealed, owner(appKey, key)));
+    } catch {
+      return undefined; // sealed under another key (a restored backup): as if never seen
+    }
     if (saved.fingerprint !== fingerprint) throw idempotencyKeyReused();
     return saved.body;
   }

@@ -5,39 +5,65 @@
  * logs and never puts a token in an error.
  */
 import { type SecretVault, tokenOwner } from '../security/vault.js';
-import type { AccountPatch, AccountRecord, AccountStore } from '../store/port.js';
+import type { AccountPatch, AccountRecord, AccountStore, RelationStore } from '../store/port.js';
 import { badParam, DomainError, isDomainError, PARAM_ERROR, paramEmpty } from './errors.js';
-import { checkProfile, checkProps, checkToken, normalizeAccid, PROFILE_FIELDS } from './rules.js';
-import { SETTING_FIELDS } from './service.js';
+import { SETTING_FIELDS } from './registration.js';
+import {
+  checkProfile,
+  checkProps,
+  checkToken,
+  normalizeAccid,
+  PROFILE_FIELDS,
+  RELATION_TYPES,
+  type RelationType,
+} from './rules.js';
 
-/** One line of the file. Optional strings are absent when unset. */
-export type PortableAccount = Omit<AccountRecord, 'appKey' | 'tokenSealed'> & { token: string };
+/**
+ * One line of the file. Optional strings are absent when unset; `blacklist` / `mutelist`
+ * (setSpecialRelation) only when not empty.
+ */
+export type PortableAccount = Omit<AccountRecord, 'appKey' | 'tokenSealed'> & {
+  token: string;
+  blacklist?: string[];
+  mutelist?: string[];
+};
+
+type Store = AccountStore & RelationStore;
+const RELATION_KEYS = [
+  ['blacklist', RELATION_TYPES.blacklist],
+  ['mutelist', RELATION_TYPES.mutelist],
+] as const;
 
 const EXPORT_PAGE = 500;
 const IMPORT_BATCH = 1000;
 
 export async function* exportAccounts(
-  store: AccountStore,
+  store: Store,
   vault: SecretVault,
   appKey: string,
 ): AsyncGenerator<PortableAccount> {
   let after: string | undefined;
   for (;;) {
     const page = await store.listAccountsPage(appKey, after, EXPORT_PAGE);
-    for (const { appKey: _, tokenSealed, ...rest } of page)
-      yield { ...rest, token: vault.open(tokenSealed, tokenOwner(appKey, rest.accid)) };
+    for (const { appKey: _, tokenSealed, ...rest } of page) {
+      const line: PortableAccount = {
+        ...rest,
+        token: vault.open(tokenSealed, tokenOwner(appKey, rest.accid)),
+      };
+      const relations = await store.listRelations(appKey, rest.accid);
+      for (const [key, type] of RELATION_KEYS) {
+        const targets = relations.filter((r) => r.type === type).map((r) => r.targetAccid);
+        if (targets.length > 0) line[key] = targets;
+      }
+      yield line;
+    }
     if (page.length < EXPORT_PAGE) return;
     after = page[page.length - 1]!.accid;
   }
 }
 
 /** A line as a record for `appKey`, checked with the same rules as create; errors name no token. */
-export function parsePortableLine(
-  line: string,
-  appKey: string,
-  vault: SecretVault,
-  now: number,
-): AccountRecord {
+export function parsePortableLine(line: string, appKey: string, vault: SecretVault, now: number): ImportItem {
   let o: unknown;
   try {
     o = JSON.parse(line);
@@ -83,7 +109,22 @@ export function parsePortableLine(
     if (v !== undefined && typeof v !== 'boolean') throw badParam(f);
     record[f] = v === true;
   }
-  return record;
+  const relations: { type: RelationType; target: string }[] = [];
+  for (const [key, type] of RELATION_KEYS) {
+    const list = a[key];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) throw badParam(key);
+    for (const t of list) {
+      if (typeof t !== 'string') throw badParam(key);
+      relations.push({ type, target: normalizeAccid(t, key) });
+    }
+  }
+  return { record, relations };
+}
+
+interface ImportItem {
+  record: AccountRecord;
+  relations: { type: RelationType; target: string }[];
 }
 
 function num(a: Record<string, unknown>, k: string): number | undefined {
@@ -103,7 +144,7 @@ export interface ImportReport {
 
 /** Imports lines in transactions of 1000; existing accounts are skipped unless `overwrite`. */
 export async function importAccounts(
-  store: AccountStore,
+  store: Store,
   vault: SecretVault,
   appKey: string,
   lines: AsyncIterable<string>,
@@ -111,18 +152,30 @@ export async function importAccounts(
 ): Promise<ImportReport> {
   const now = options.now ?? Date.now;
   const report: ImportReport = { imported: 0, existing: 0, overwritten: 0, invalid: [] };
-  let batch: AccountRecord[] = [];
+  let batch: ImportItem[] = [];
   const flush = async () => {
-    const inserted = await store.insertAccountBatch(batch);
+    const inserted = await store.insertAccountBatch(batch.map((b) => b.record));
     for (let i = 0; i < batch.length; i++) {
-      if (inserted[i]) report.imported++;
+      const { record, relations } = batch[i]!;
+      let written = inserted[i]!;
+      if (written) report.imported++;
       else {
         report.existing++;
         if (options.overwrite) {
-          const { appKey: k, accid, createdAt: _, ...patch } = batch[i]!;
-          if (await store.updateAccount(k, accid, patch as AccountPatch)) report.overwritten++;
+          const { appKey: k, accid, createdAt: _, ...patch } = record;
+          written = await store.updateAccount(k, accid, patch as AccountPatch);
+          if (written) report.overwritten++;
         }
       }
+      // Relations are added (never removed) for the accounts this import wrote.
+      if (written)
+        for (const r of relations)
+          await store.setRelation(
+            appKey,
+            record.accid,
+            { targetAccid: r.target, type: r.type, createdAt: record.updatedAt },
+            true,
+          );
     }
     batch = [];
   };

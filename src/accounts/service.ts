@@ -3,12 +3,25 @@
  * generation (v1 form, v2 JSON) the request came through. The api/ layer parses the wire into the
  * inputs below and renders the results; it never touches the store.
  */
-import { randomBytesPooled } from '../security/random.js';
 import { type SecretVault, tokenOwner } from '../security/vault.js';
 import type { AccountPatch, AccountRecord, AccountStore, RelationStore } from '../store/port.js';
 import { alreadyRegistered, type DomainError, isDomainError, notRegistered, tooMany } from './errors.js';
 import { type AccountEvent, type AccountEventSink, NO_EVENTS } from './events.js';
 import { NO_PRESENCE, type PresenceQuery, type PresenceSession } from './presence.js';
+import {
+  type AccountView,
+  type BatchItemResult,
+  generateToken,
+  isSameCreate,
+  type KickOption,
+  type KickRequest,
+  MUTE_FIELDS,
+  type NewAccountInput,
+  newAccountRecord,
+  type RegisteredAccount,
+  type SettingsInput,
+  view,
+} from './registration.js';
 import {
   BATCH_CREATE_MAX,
   checkKickNotifyExt,
@@ -16,9 +29,7 @@ import {
   checkProps,
   checkToken,
   type EmailValidationMode,
-  type KickMode,
   lookupAccid,
-  normalizeAccid,
   PROFILE_FIELDS,
   type ProfileInput,
   RELATION_TYPES,
@@ -38,64 +49,16 @@ export interface AccountServiceOptions extends Partial<AccountPolicy> {
   presence?: PresenceQuery;
 }
 
-/** The flags v2 calls `configuration` (and v1 block/mute/muteModule/muteAv/setDonnop set one by one). */
-export const SETTING_FIELDS = [
-  'blocked',
-  'mute',
-  'muteP2P',
-  'muteTeam',
-  'muteRoom',
-  'muteQChat',
-  'muteAv',
-  'donnop',
-] as const;
-export type SettingField = (typeof SETTING_FIELDS)[number];
-export type Settings = Record<SettingField, boolean>;
-export type SettingsInput = Partial<Settings>;
-const MUTE_FIELDS = ['mute', 'muteP2P', 'muteTeam', 'muteRoom', 'muteQChat'] as const;
-
-/** An account as the api/ layer sees it: everything but the sealed token. */
-export type AccountView = Omit<AccountRecord, 'tokenSealed'>;
-
-/** What a caller asks to register; strings as received (absent = undefined). */
-export interface NewAccountInput {
-  accid: string | undefined;
-  token?: string | undefined;
-  profile?: ProfileInput;
-  props?: string | undefined;
-  /** v2 `configuration` on create. */
-  settings?: SettingsInput;
-  emailMode?: EmailValidationMode;
-}
-
-export interface RegisteredAccount {
-  accid: string;
-  token: string;
-  name: string;
-  account: AccountView;
-}
-
-export type BatchItemResult =
-  | { outcome: 'created'; accid: string; token: string; account: AccountView }
-  | { outcome: 'exists'; accid: string }
-  | { outcome: 'invalid'; error: DomainError };
-
-export interface KickRequest {
-  mode: KickMode;
-  deviceIds?: string[] | undefined;
-  kickNotifyExt?: string | undefined;
-}
-
-/** Options of the calls that may also kick the account's sessions (block, v2 disable/update). */
-export interface KickOption {
-  kick?: boolean | undefined;
-  kickNotifyExt?: string | undefined;
-}
-
-/** A server-generated token: 128 bits from the CSPRNG as 32 lowercase hex (the cloud's format). */
-export const generateToken = (): string => randomBytesPooled(16).toString('hex');
-
-const view = ({ tokenSealed: _, ...rest }: AccountRecord): AccountView => rest;
+export type {
+  AccountView,
+  BatchItemResult,
+  KickOption,
+  KickRequest,
+  NewAccountInput,
+  RegisteredAccount,
+  SettingsInput,
+} from './registration.js';
+export { generateToken, SETTING_FIELDS } from './registration.js';
 
 export class AccountService {
   readonly policy: AccountPolicy;
@@ -129,12 +92,12 @@ export class AccountService {
    * unless the replay switch is on and the create equals the stored account.
    */
   async registerAccount(appKey: string, input: NewAccountInput): Promise<RegisteredAccount | DomainError> {
-    const { record, token } = this.#newRecord(appKey, input);
+    const { record, token } = newAccountRecord(appKey, input, this.vault, this.now());
     if (await this.store.insertAccount(record))
       return { accid: record.accid, token, name: record.name ?? '', account: view(record) };
     if (this.policy.replayEqualCreate) {
       const stored = await this.store.getAccount(appKey, record.accid);
-      if (stored && this.#sameCreate(stored, record, input.token)) {
+      if (stored && isSameCreate(stored, record, input.token, this.vault)) {
         const storedToken = this.vault.open(stored.tokenSealed, tokenOwner(appKey, stored.accid));
         return { accid: stored.accid, token: storedToken, name: stored.name ?? '', account: view(stored) };
       }
@@ -156,7 +119,7 @@ export class AccountService {
         return;
       }
       try {
-        valid.push({ index, ...this.#newRecord(appKey, input) });
+        valid.push({ index, ...newAccountRecord(appKey, input, this.vault, this.now()) });
         results.push({ outcome: 'exists', accid: '' }); // placeholder, replaced below
       } catch (err) {
         if (!isDomainError(err)) throw err;
@@ -170,51 +133,6 @@ export class AccountService {
         : { outcome: 'exists', accid: v.record.accid };
     });
     return results;
-  }
-
-  #newRecord(appKey: string, input: NewAccountInput): { record: AccountRecord; token: string } {
-    const accid = normalizeAccid(input.accid);
-    const token = checkToken(input.token) ?? generateToken();
-    const profile = checkProfile(input.profile ?? {}, input.emailMode);
-    const props = checkProps(input.props);
-    const s = input.settings ?? {};
-    const now = this.now();
-    const record: AccountRecord = {
-      appKey,
-      accid,
-      tokenSealed: this.vault.seal(token, tokenOwner(appKey, accid)),
-      name: profile.name || undefined,
-      icon: profile.icon || undefined,
-      sign: profile.sign || undefined,
-      email: profile.email || undefined,
-      birth: profile.birth || undefined,
-      mobile: profile.mobile || undefined,
-      ex: profile.ex || undefined,
-      props: props || undefined,
-      gender: profile.gender ?? 0,
-      blocked: s.blocked ?? false,
-      mute: s.mute ?? false,
-      muteP2P: s.muteP2P ?? false,
-      muteTeam: s.muteTeam ?? false,
-      muteRoom: s.muteRoom ?? false,
-      muteQChat: s.muteQChat ?? false,
-      muteAv: s.muteAv ?? false,
-      donnop: s.donnop ?? false,
-      createdAt: now,
-      updatedAt: now,
-    };
-    return { record, token };
-  }
-
-  /** Every field of the new record equals the stored one; a create without token matches any token. */
-  #sameCreate(stored: AccountRecord, fresh: AccountRecord, token: string | undefined): boolean {
-    for (const f of PROFILE_FIELDS) if (stored[f] !== fresh[f]) return false;
-    if (stored.props !== fresh.props || stored.gender !== fresh.gender) return false;
-    for (const f of SETTING_FIELDS) if (stored[f] !== fresh[f]) return false;
-    return (
-      token === undefined ||
-      this.vault.matches(stored.tokenSealed, tokenOwner(stored.appKey, stored.accid), token)
-    );
   }
 
   // ---- lookups ------------------------------------------------------------------------------------
@@ -347,8 +265,14 @@ export class AccountService {
     const updated = await this.#write(a, patch);
     if (token !== undefined)
       await this.#emit({ type: 'tokenChanged', appKey, accid: a.accid, reason: 'update' });
-    await this.#emitSettings(updated, input.settings ?? {}, { kick: false });
-    if (input.kick?.kick)
+    const settings = input.settings ?? {};
+    const kick = input.kick?.kick === true;
+    // Disabling with need_kick is one 'blocked' event carrying the kick, as block.action's needkick.
+    await this.#emitSettings(updated, settings, {
+      kick: kick && settings.blocked === true,
+      kickNotifyExt: ext,
+    });
+    if (kick && settings.blocked !== true)
       await this.#emit({ type: 'kick', appKey, accid: a.accid, mode: 1, kickNotifyExt: ext });
     return {
       account: view(updated),
@@ -466,10 +390,11 @@ export class AccountService {
 
   // ---- internals ----------------------------------------------------------------------------------
 
-  /** Applies `patch` (durable when resolved) and returns the account as written. */
+  /** Applies `patch` (durable when resolved) and returns the account as stored now. */
   async #write(a: AccountRecord, patch: AccountPatch): Promise<AccountRecord> {
     if (!(await this.store.updateAccount(a.appKey, a.accid, patch))) throw notRegistered(a.accid);
-    return { ...a, ...patch } as AccountRecord;
+    // Read back: a write of another request between our read and this one is part of the answer.
+    return (await this.store.getAccount(a.appKey, a.accid)) ?? ({ ...a, ...patch } as AccountRecord);
   }
 
   /** Events follow a durable write; a sink failure must not turn a done write into an error answer. */

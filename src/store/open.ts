@@ -1,4 +1,4 @@
-/** Picks the store adapter from the database URL (Dendrite's storage.go): sqlite by default. */
+/** Picks the store adapter from the database URL (Dendrite's storage.go): sqlite by default, postgres:// for scale-out. */
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Store } from './port.js';
 import { type Durability, SqliteStore } from './sqlite.js';
@@ -12,14 +12,24 @@ export interface OpenStoreOptions {
 
 export class StoreUrlError extends Error {}
 
-export function describeDatabase(o: OpenStoreOptions): { kind: 'sqlite'; path: string } {
+export type DatabaseDescription =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; path: string; url: string };
+
+export function describeDatabase(o: OpenStoreOptions): DatabaseDescription {
   const url = o.databaseUrl;
   if (url === undefined || url === '')
     return { kind: 'sqlite', path: resolve(join(o.dataDir, 'nimbase.db')) };
   if (/^postgres(ql)?:\/\//i.test(url)) {
-    throw new StoreUrlError(
-      'PostgreSQL is not supported by this build yet; use a sqlite: URL or a file path',
-    );
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new StoreUrlError('the postgres database URL is not a valid URL');
+    }
+    // `path` is what logs and the banner show: never the password.
+    if (parsed.password) parsed.password = '***';
+    return { kind: 'postgres', path: parsed.toString(), url };
   }
   let path = url;
   const m = /^(sqlite|file):(\/\/)?(.*)$/i.exec(url);
@@ -35,6 +45,20 @@ const schemeOf = (url: string) => `${url.split(':')[0]}:`;
 
 export async function openStore(o: OpenStoreOptions & { migrate?: boolean }): Promise<Store> {
   const d = describeDatabase(o);
+  if (d.kind === 'postgres') {
+    // Imported lazily: a single-node SQLite install never loads pg.
+    const { PostgresStore } = await import('./postgres.js');
+    const store = new PostgresStore({ url: d.url });
+    try {
+      // Migrating (or, with migrate: false, one ping) proves the database is reachable at start.
+      if (o.migrate !== false) await store.migrate();
+      else if (!(await store.ping())) throw new Error('no answer');
+    } catch (err) {
+      await store.close();
+      throw new Error(`cannot open the database ${d.path}: ${(err as Error).message}`, { cause: err });
+    }
+    return store;
+  }
   const store = new SqliteStore({ path: d.path, durability: o.durability ?? 'full' });
   if (o.migrate !== false) await store.migrate();
   return store;

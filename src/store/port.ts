@@ -114,7 +114,7 @@ export interface AppStore {
   ): Promise<boolean>;
 }
 
-export interface Store extends AccountStore, AppStore, RelationStore, IdempotencyStore {
+export interface Store extends AccountStore, AppStore, RelationStore, IdempotencyStore, MessageStore {
   /** 'sqlite' or 'postgres': for logs and the readiness report. */
   readonly kind: string;
   /** Applies pending migrations; resolves the number applied. */
@@ -122,4 +122,40 @@ export interface Store extends AccountStore, AppStore, RelationStore, Idempotenc
   /** True when the store answers a trivial query (readiness). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * A stored message. `fields` are the message's protocol tags (spec/client-protocol.md §8) as sent
+ * and completed by the server, minus the store-assigned id (tag 12) and time (tag 7), which live in
+ * their own columns; keeping the tags verbatim preserves fields the server does not interpret.
+ */
+export interface MessageRecord {
+  /** Store-assigned, unique, increasing, below 2^53 (the SDK decodes Longs as JS numbers). */
+  id: number;
+  appKey: string;
+  /** 0 p2p (teams later). */
+  scene: number;
+  from: string;
+  to: string;
+  idClient: string;
+  time: number;
+  fields: Record<string, string>;
+}
+
+export type NewMessage = Omit<MessageRecord, 'id'>;
+
+export interface MessageStore {
+  /**
+   * Stores a message and, in the same transaction, one offline entry per `offlineFor` account.
+   * A message with the same (appKey, from, idClient) already stored is returned with inserted=false
+   * (a client resend) and nothing is written. Durable when resolved.
+   */
+  insertMessage(
+    message: NewMessage,
+    offlineFor: readonly string[],
+  ): Promise<{ message: MessageRecord; inserted: boolean }>;
+  /** The account's undelivered messages, oldest first. */
+  listOffline(appKey: string, accid: string, limit: number): Promise<MessageRecord[]>;
+  /** Retires offline entries after the client's ack; resolves how many were removed. */
+  ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number>;
 }

@@ -14,6 +14,8 @@ import type {
   AccountRecord,
   AppRecord,
   IdempotencyRecord,
+  MessageRecord,
+  NewMessage,
   RelationRecord,
   Store,
 } from './port.js';
@@ -90,6 +92,15 @@ const SQL = {
   listApps: 'SELECT * FROM apps ORDER BY created_at, app_key',
   updateAppSecrets: `UPDATE apps SET secret_sealed = @secretSealed, previous_secret_sealed = @previousSecretSealed,
     previous_secret_expires_at = @previousSecretExpiresAt WHERE app_key = @appKey`,
+  insertMessage: `INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
+    VALUES (@appKey, @scene, @from, @to, @idClient, @time, @fields)
+    ON CONFLICT (app_key, from_accid, id_client) DO NOTHING`,
+  getMessageByClientId: 'SELECT * FROM messages WHERE app_key = ? AND from_accid = ? AND id_client = ?',
+  insertOffline: 'INSERT OR IGNORE INTO offline_messages (app_key, accid, message_id) VALUES (?, ?, ?)',
+  listOffline: `SELECT m.* FROM offline_messages o JOIN messages m ON m.id = o.message_id
+    WHERE o.app_key = ? AND o.accid = ? ORDER BY o.message_id LIMIT ?`,
+  ackOffline: `DELETE FROM offline_messages WHERE app_key = ? AND accid = ?
+    AND message_id IN (SELECT value FROM json_each(?))`,
 } as const;
 
 interface PendingWrite {
@@ -341,6 +352,33 @@ export class SqliteStore implements Store {
     );
   }
 
+  async insertMessage(
+    m: NewMessage,
+    offlineFor: readonly string[],
+  ): Promise<{ message: MessageRecord; inserted: boolean }> {
+    return this.#db
+      .transaction(() => {
+        const run = this.#stmt('insertMessage').run({ ...m, fields: JSON.stringify(m.fields) });
+        if (run.changes === 0) {
+          const row = this.#stmt('getMessageByClientId').get(m.appKey, m.from, m.idClient) as Row;
+          return { message: messageFromRow(row), inserted: false };
+        }
+        const id = Number(run.lastInsertRowid);
+        for (const accid of offlineFor) this.#stmt('insertOffline').run(m.appKey, accid, id);
+        return { message: { ...m, id }, inserted: true };
+      })
+      .immediate();
+  }
+
+  async listOffline(appKey: string, accid: string, limit: number): Promise<MessageRecord[]> {
+    return (this.#stmt('listOffline').all(appKey, accid, limit) as Row[]).map(messageFromRow);
+  }
+
+  async ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.#stmt('ackOffline').run(appKey, accid, JSON.stringify(ids)).changes;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -387,6 +425,19 @@ function accountFromRow(r: Row): AccountRecord {
     donnop: r.donnop === 1,
     createdAt: r.created_at as number,
     updatedAt: r.updated_at as number,
+  };
+}
+
+function messageFromRow(r: Row): MessageRecord {
+  return {
+    id: r.id as number,
+    appKey: r.app_key as string,
+    scene: r.scene as number,
+    from: r.from_accid as string,
+    to: r.to_id as string,
+    idClient: r.id_client as string,
+    time: r.time as number,
+    fields: JSON.parse(r.fields as string) as Record<string, string>,
   };
 }
 

@@ -5,14 +5,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { databaseEnvFor } from '../helpers/pg.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { v2 } from '../helpers/v2.js';
+import { type Loose, v2 } from '../helpers/v2.js';
 
 function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NIMBASE_SECRET_KEY: '' },
+      env: { ...process.env, NIMBASE_SECRET_KEY: '', ...databaseEnvFor(args) },
     });
     let stdout = '';
     let stderr = '';
@@ -33,7 +34,7 @@ const uinfos = async (s: TestServer, accids: string[]) =>
     (await s.call('/nimserver/user/getUinfos.action', {
       accids: JSON.stringify(accids),
       muteStatus: 'true',
-    })) as any
+    })) as Loose
   ).uinfos;
 
 describe('accounts export / import', () => {
@@ -58,8 +59,20 @@ describe('accounts export / import', () => {
       user_information: { avatar: 'http://x', extension: '{"k":1}' },
       configuration: { team_chat_banned: true, enabled: false },
     });
-    const gen = (await a.call('/nimserver/user/create.action', { accid: 'exp3' })) as any;
+    const gen = (await a.call('/nimserver/user/create.action', { accid: 'exp3' })) as Loose;
     await a.call('/nimserver/user/mute.action', { accid: 'exp3', mute: 'true' });
+    await a.call('/nimserver/user/setSpecialRelation.action', {
+      accid: 'exp1',
+      targetAcc: 'exp2',
+      relationType: '1',
+      value: '1',
+    });
+    await a.call('/nimserver/user/setSpecialRelation.action', {
+      accid: 'exp1',
+      targetAcc: 'exp3',
+      relationType: '2',
+      value: '1',
+    });
     tokens.set('exp1', 'secret-one').set('exp2', 'secret-two').set('exp3', gen.info.token);
   });
   after(async () => {
@@ -84,6 +97,8 @@ describe('accounts export / import', () => {
       lines.map((l) => [l.accid, l.token]),
       [...tokens.entries()],
     );
+    assert.deepEqual([lines[0].blacklist, lines[0].mutelist], [['exp2'], ['exp3']]);
+    assert.equal('blacklist' in lines[1], false);
     assert.equal(lines[1].blocked, true);
     assert.equal(lines[1].muteTeam, true);
     assert.equal(lines[2].mute, true);
@@ -106,6 +121,11 @@ describe('accounts export / import', () => {
     }
     assert.deepEqual(await uinfos(b, ['exp1', 'exp2', 'exp3']), await uinfos(a, ['exp1', 'exp2', 'exp3']));
     assert.equal((await v2(b, 'GET', '/im/v2/accounts/exp2')).data.token, 'secret-two');
+    assert.deepEqual(await b.call('/nimserver/user/listBlackAndMuteList.action', { accid: 'exp1' }), {
+      code: 200,
+      mutelist: ['exp3'],
+      blacklist: ['exp2'],
+    });
   });
 
   it('existing accounts are left alone unless --overwrite', async () => {
@@ -133,6 +153,7 @@ describe('accounts export / import', () => {
         '',
         `{"accid":"long","token":"${'s'.repeat(129)}"}`,
         '{"accid":"ok2","token":"tok-ok-2","blocked":"yes"}',
+        '{"accid":"ok3","token":"tok-ok-3","blacklist":[5]}',
       ].join('\n'),
     );
     const r = await cli(['accounts', 'import', '--data-dir', b.dataDir, '--in', file]);
@@ -142,6 +163,7 @@ describe('accounts export / import', () => {
     assert.match(r.stderr, /line 4: token is empty/);
     assert.match(r.stderr, /line 6: token too long/);
     assert.match(r.stderr, /line 7: bad blocked/);
+    assert.match(r.stderr, /line 8: bad blacklist/);
     assert.match(r.stderr, /imported 1 account\(s\)/);
     assert.ok(!r.stderr.includes('tok-hidden') && !r.stderr.includes('sss'));
     assert.equal(await b.runtime.accounts.verifyToken(b.appKey, 'ok1', 'tok-ok-1'), true);

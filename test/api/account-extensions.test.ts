@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { v2 } from '../helpers/v2.js';
+import { type Loose, v2 } from '../helpers/v2.js';
 
 describe('batch create', () => {
   let s: TestServer;
@@ -55,7 +55,7 @@ describe('batch create', () => {
         { accid: 'old' },
         { accid: 3 },
       ]),
-    })) as any;
+    })) as Loose;
     assert.deepEqual(r, {
       code: 200,
       results: [
@@ -69,7 +69,7 @@ describe('batch create', () => {
   it('1000 accounts in one call; 1001 refused whole', async () => {
     const accounts = Array.from({ length: 1000 }, (_, i) => ({ account_id: `bulk${i}` }));
     const r = await v2(s, 'POST', '/im/v2/accounts/actions/batch_create', { accounts });
-    assert.equal(r.data.results.filter((x: any) => x.status === 'created').length, 1000);
+    assert.equal(r.data.results.filter((x: Loose) => x.status === 'created').length, 1000);
     assert.deepEqual(
       await v2(s, 'POST', '/im/v2/accounts/actions/batch_create', {
         accounts: [...accounts, { account_id: 'one-more' }],
@@ -203,12 +203,12 @@ describe('create replay switch (createReplay=true)', () => {
   });
 
   it('a generated token is replayed to a create without token', async () => {
-    const first = (await s.call('/nimserver/user/create.action', { accid: 'rep2' })) as any;
-    const again = (await s.call('/nimserver/user/create.action', { accid: 'rep2' })) as any;
+    const first = (await s.call('/nimserver/user/create.action', { accid: 'rep2' })) as Loose;
+    const again = (await s.call('/nimserver/user/create.action', { accid: 'rep2' })) as Loose;
     assert.deepEqual(again, first);
   });
 
-  it('any difference is still "already register"', async () => {
+  it('Loose difference is still "already register"', async () => {
     const params = { accid: 'rep3', token: 'tok', name: 'N' };
     await s.call('/nimserver/user/create.action', params);
     const changes: Record<string, string>[] = [
@@ -250,7 +250,7 @@ describe('lower-case lookup switch (lowercaseLookup=true)', () => {
     assert.deepEqual(await s.call('/nimserver/user/update.action', { accid: 'CASE1', token: 'x' }), {
       code: 200,
     });
-    const u = (await s.call('/nimserver/user/getUinfos.action', { accids: '["CASE1"]' })) as any;
+    const u = (await s.call('/nimserver/user/getUinfos.action', { accids: '["CASE1"]' })) as Loose;
     assert.equal(u.uinfos[0].accid, 'case1');
     assert.equal((await v2(s, 'GET', '/im/v2/accounts/CaSe1')).data.account_id, 'case1');
   });

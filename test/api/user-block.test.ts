@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { callAs, createAccounts, recordEvents, settle } from '../helpers/v2.js';
+import { callAs, createAccounts, type Loose, recordEvents, settle } from '../helpers/v2.js';
 
 const uinfo = async (s: TestServer, accid: string) =>
-  ((await s.call('/nimserver/user/getUinfos.action', { accids: JSON.stringify([accid]) })) as any).uinfos[0];
+  ((await s.call('/nimserver/user/getUinfos.action', { accids: JSON.stringify([accid]) })) as Loose)
+    .uinfos[0];
 
 describe('user/block.action and user/unblock.action', () => {
   let s: TestServer;

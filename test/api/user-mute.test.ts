@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { callAs, createAccounts, recordEvents, settle, v2 } from '../helpers/v2.js';
+import { callAs, createAccounts, type Loose, recordEvents, settle, v2 } from '../helpers/v2.js';
 
 describe('user/setDonnop, mute, muteAv, muteModule', () => {
   let s: TestServer;
@@ -17,7 +17,7 @@ describe('user/setDonnop, mute, muteAv, muteModule', () => {
       (await s.call('/nimserver/user/getUinfos.action', {
         accids: `["${accid}"]`,
         muteStatus: 'true',
-      })) as any
+      })) as Loose
     ).uinfos[0];
 
   it('setDonnop answers 200 and is readable through v2 push config', async () => {
@@ -104,6 +104,19 @@ describe('user/setDonnop, mute, muteAv, muteModule', () => {
     });
     const u = await uinfo('m2');
     assert.deepEqual([u.muteP2P, u.muteTeam, u.muteRoom, u.muteQChat], [false, false, true, true]);
+  });
+
+  it('concurrent muteModule calls on different flags both take effect', async () => {
+    await createAccounts(s, 'm3');
+    const flags = ['muteP2P', 'muteTeam', 'muteRoom', 'muteQChat'];
+    await Promise.all(
+      flags.map((f) => s.call('/nimserver/user/muteModule.action', { accid: 'm3', [f]: 'true' })),
+    );
+    const u = await uinfo('m3');
+    assert.deepEqual(
+      flags.map((f) => u[f]),
+      [true, true, true, true],
+    );
   });
 
   it('muteModule needs at least one flag; bad flags and accounts are 414', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { callAs, createAccounts, recordEvents, settle } from '../helpers/v2.js';
+import { callAs, createAccounts, type Loose, recordEvents, settle } from '../helpers/v2.js';
 
 describe('user/update.action and user/refreshToken.action', () => {
   let s: TestServer;
@@ -68,13 +68,13 @@ describe('user/update.action and user/refreshToken.action', () => {
   });
 
   it('refreshToken answers info{token,accid} with a fresh 32-hex token', async () => {
-    const r = (await s.call('/nimserver/user/refreshToken.action', { accid: 'tok2' })) as any;
+    const r = (await s.call('/nimserver/user/refreshToken.action', { accid: 'tok2' })) as Loose;
     assert.equal(r.code, 200);
     assert.deepEqual(Object.keys(r.info).sort(), ['accid', 'token']);
     assert.equal(r.info.accid, 'tok2');
     assert.match(r.info.token, /^[0-9a-f]{32}$/);
     assert.equal(await s.runtime.accounts.verifyToken(s.appKey, 'tok2', r.info.token), true);
-    const again = (await s.call('/nimserver/user/refreshToken.action', { accid: 'tok2' })) as any;
+    const again = (await s.call('/nimserver/user/refreshToken.action', { accid: 'tok2' })) as Loose;
     assert.notEqual(again.info.token, r.info.token);
     assert.equal(await s.runtime.accounts.verifyToken(s.appKey, 'tok2', r.info.token), false);
   });

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PROFILE_LIMITS } from '../../src/accounts/rules.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { callAs } from '../helpers/v2.js';
+import { callAs, type Loose } from '../helpers/v2.js';
 
 const get = (s: TestServer, accids: unknown, extra: Record<string, string> = {}) =>
   s.call('/nimserver/user/getUinfos.action', {
     accids: typeof accids === 'string' ? accids : JSON.stringify(accids),
     ...extra,
-  }) as Promise<any>;
+  }) as Promise<Loose>;
 
 describe('user/updateUinfo.action and user/getUinfos.action', () => {
   let s: TestServer;
@@ -49,7 +49,7 @@ describe('user/updateUinfo.action and user/getUinfos.action', () => {
   it('getUinfos leaves unknown accids out and answers duplicates once', async () => {
     const r = await get(s, ['nosuch', 't3', 't3']);
     assert.deepEqual(
-      r.uinfos.map((u: any) => u.accid),
+      r.uinfos.map((u: Loose) => u.accid),
       ['t3'],
     );
     assert.deepEqual(await get(s, ['nosuch']), { code: 200, uinfos: [] });
@@ -94,7 +94,7 @@ describe('user/updateUinfo.action and user/getUinfos.action', () => {
     const r = await get(s, [...Array.from({ length: 199 }, (_, i) => `u${i}`), 't1']);
     assert.equal(r.code, 200);
     assert.deepEqual(
-      r.uinfos.map((u: any) => u.accid),
+      r.uinfos.map((u: Loose) => u.accid),
       ['t1'],
     );
   });

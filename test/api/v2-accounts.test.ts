@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { recordEvents, settle, v2 } from '../helpers/v2.js';
+import { type Loose, recordEvents, settle, v2 } from '../helpers/v2.js';
 
 const DEFAULT_CONFIGURATION = {
   enabled: true,
@@ -65,7 +65,7 @@ describe('v2 /im/v2/accounts', () => {
       configuration: { enabled: false },
     });
     assert.equal(r.data.configuration.enabled, false);
-    const u = (await s.call('/nimserver/user/getUinfos.action', { accids: '["banned0"]' })) as any;
+    const u = (await s.call('/nimserver/user/getUinfos.action', { accids: '["banned0"]' })) as Loose;
     assert.equal(u.uinfos[0].valid, false);
   });
 
@@ -99,7 +99,7 @@ describe('v2 /im/v2/accounts', () => {
     ];
     for (const [body, code, msg] of cases)
       assert.deepEqual(await v2(s, 'POST', '/im/v2/accounts', body), { code, msg }, msg);
-    const none = (await s.call('/nimserver/user/getUinfos.action', { accids: '["n1"]' })) as any;
+    const none = (await s.call('/nimserver/user/getUinfos.action', { accids: '["n1"]' })) as Loose;
     assert.deepEqual(none.uinfos, [], 'nothing was stored');
   });
 
@@ -335,7 +335,7 @@ describe('v2 /im/v2/accounts', () => {
         device_id_list: ['web'],
       });
       assert.deepEqual(
-        r3.data.success_list.map((x: any) => x.device_id),
+        r3.data.success_list.map((x: Loose) => x.device_id),
         ['phone'],
       );
     } finally {
@@ -397,5 +397,29 @@ describe('v2 /im/v2/accounts', () => {
       },
     });
     assert.deepEqual(await res.json(), { code: 414, msg: 'checksum' });
+  });
+});
+
+describe('v2 A2 disabling with need_kick', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer();
+    await v2(s, 'POST', '/im/v2/accounts', { account_id: 'dk' });
+  });
+  after(() => s.close());
+
+  it('is one blocked event carrying the kick', async () => {
+    const rec = await recordEvents(s);
+    const r = await v2(s, 'PATCH', '/im/v2/accounts/dk', {
+      configuration: { enabled: false },
+      need_kick: true,
+      kick_notify_extension: 'off',
+    });
+    assert.equal(r.data.configuration.enabled, false);
+    await settle();
+    rec.stop();
+    assert.deepEqual(rec.events, [
+      { type: 'blocked', appKey: s.appKey, accid: 'dk', kick: true, kickNotifyExt: 'off' },
+    ]);
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { v2 } from '../helpers/v2.js';
+import { type Loose, v2 } from '../helpers/v2.js';
 
 describe('v2 /im/v2/users', () => {
   let s: TestServer;
@@ -159,7 +159,7 @@ describe('v1 ↔ v2 round trips (one domain service)', () => {
       user_information: { extension: 'from v2' },
     });
     const u = (
-      (await s.call('/nimserver/user/getUinfos.action', { accids: '["mixed"]', muteStatus: 'true' })) as any
+      (await s.call('/nimserver/user/getUinfos.action', { accids: '["mixed"]', muteStatus: 'true' })) as Loose
     ).uinfos[0];
     assert.deepEqual(u, {
       accid: 'mixed',
@@ -196,7 +196,7 @@ describe('v1 ↔ v2 round trips (one domain service)', () => {
         },
       ],
     });
-    const r = (await s.call('/nimserver/user/refreshToken.action', { accid: 'fromv2' })) as any;
+    const r = (await s.call('/nimserver/user/refreshToken.action', { accid: 'fromv2' })) as Loose;
     assert.equal((await v2(s, 'GET', '/im/v2/accounts/fromv2')).data.token, r.info.token);
     await s.call('/nimserver/user/muteModule.action', { accid: 'fromv2', muteRoom: 'true' });
     await s.call('/nimserver/user/setDonnop.action', { accid: 'fromv2', donnopOpen: 'true' });

@@ -1,5 +1,6 @@
 /** Runs the `nimbase` CLI as a user would: a child process of src/cli.ts. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { databaseEnvFor } from './pg.js';
 
 export const CLI = ['--import', 'tsx', 'src/cli.ts'];
 
@@ -11,7 +12,9 @@ export interface CliResult {
 
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...CLI, ...args], {
+      env: { ...process.env, ...databaseEnvFor(args), ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

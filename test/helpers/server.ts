@@ -6,10 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import type { Bus } from '../../src/bus/port.js';
 import { signHeaders } from '../../src/client/server-api.js';
 import { parseConfig, type ServeConfig, serveSchema } from '../../src/config.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { buildServer } from '../../src/server.js';
+import { testDatabaseFor } from './pg.js';
 
 export interface TestServer {
   url: string;
@@ -17,6 +19,8 @@ export interface TestServer {
   appSecret: string;
   dataDir: string;
   runtime: Runtime;
+  /** The bus the server's gateway listens on (tests publish account events on it). */
+  bus: Bus;
   /** Signed v1 call with form params; resolves the parsed JSON body. */
   call(
     path: string,
@@ -36,6 +40,10 @@ export interface CallInit {
 
 export interface StartOptions {
   now?: () => number;
+  /** Listen on this port (restart tests); default: a free one. */
+  port?: number;
+  /** A bus shared with other test servers (several nodes); default: the runtime's own. */
+  bus?: Bus;
   config?: Partial<Record<keyof ServeConfig, string>>;
   dataDir?: string;
   /** Keep the data dir on close (restart tests). */
@@ -48,8 +56,16 @@ export interface StartOptions {
 
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'nimbase-test-'));
-  const config = parseConfig(serveSchema, { dataDir, port: '0', logLevel: 'silent', ...o.config });
-  const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0 });
+  // NIMBASE_TEST_DATABASE_URL runs the suite on a fresh PostgreSQL database per server.
+  const testDb = await testDatabaseFor(dataDir);
+  const config = parseConfig(serveSchema, {
+    dataDir,
+    port: '0',
+    logLevel: 'silent',
+    databaseUrl: testDb?.url,
+    ...o.config,
+  });
+  const runtime = await openRuntime(config, { now: o.now, appCacheTtlMs: 0, bus: o.bus });
   const apps = await runtime.apps.listApps();
   let creds: { appKey: string; appSecret: string };
   if (o.app) {
@@ -61,8 +77,9 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
       : await runtime.apps.createApp('test');
   }
   const logger = o.logStream ? pino({ level: 'debug' }, o.logStream) : pino({ level: 'silent' });
+  const bus = runtime.bus;
   const app = buildServer({ config, runtime, logger, now: o.now });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
@@ -71,6 +88,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     ...creds,
     dataDir,
     runtime,
+    bus,
     fetch: (path, init) => fetch(`${url}${path}`, init),
     async call(path, params = {}, init = {}) {
       const t = init.curTime ?? String(Math.floor((o.now ? o.now() : Date.now()) / 1000));
@@ -90,6 +108,8 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     async close() {
       await app.close();
       await runtime.close();
+      // A caller-owned data dir may be reused by a later server: its database lives to the file's end.
+      if (!o.keepData && !o.dataDir) await testDb?.drop();
       if (!o.keepData && !o.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

