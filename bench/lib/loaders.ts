@@ -7,10 +7,11 @@
  * the server about twice as hard per core as autocannon (JavaScript), and on a 2-core machine the
  * load generator and the server share the cores, so the cheaper generator measures the server, not itself.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { hash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { cpuSeconds } from './proc.js';
 
 export type LoaderName = 'wrk' | 'autocannon';
 
@@ -36,6 +37,8 @@ export interface LoadResult {
   /** Answers by CommsEase `code` (or `httpNNN` when the body had none). */
   codes: Record<string, number>;
   errors: number;
+  /** CPU seconds the load generator itself used (to compare generators per core). */
+  loaderCpuSeconds: number | undefined;
 }
 
 const WRK_SCRIPT = fileURLToPath(new URL('../wrk/signed.lua', import.meta.url));
@@ -72,8 +75,27 @@ function runWrk(s: LoadSpec): Promise<LoadResult> {
     s.bodyTemplate,
   ];
   return new Promise((resolve, reject) => {
-    execFile('wrk', args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`wrk failed: ${err.message} ${stderr}`));
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    // wrk's own CPU time, sampled from /proc until it exits (the last sample is within 100 ms of the end).
+    let loaderCpu: number | undefined;
+    const sampler = setInterval(() => {
+      loaderCpu = cpuSeconds(child.pid!) ?? loaderCpu;
+    }, 100);
+    child.on('error', (err) => {
+      clearInterval(sampler);
+      reject(new Error(`wrk failed: ${err.message}`));
+    });
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      if (code !== 0) return reject(new Error(`wrk exited with ${code}: ${stderr}`));
       const line = stdout.split('\n').find((l) => l.startsWith('BENCH_JSON'));
       if (!line) return reject(new Error(`wrk printed no result: ${stdout} ${stderr}`));
       const r = JSON.parse(line.slice('BENCH_JSON'.length)) as {
@@ -98,6 +120,7 @@ function runWrk(s: LoadSpec): Promise<LoadResult> {
         },
         codes: r.codes,
         errors: Object.values(r.errors).reduce((a, b) => a + b, 0),
+        loaderCpuSeconds: loaderCpu,
       });
     });
   });
@@ -108,6 +131,7 @@ const CODE = /"code":(\d+)/;
 async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
   let counter = 0;
   const codes: Record<string, number> = {};
+  const cpu0 = process.cpuUsage();
   const result = await autocannon({
     url: `http://127.0.0.1:${s.port}`,
     connections: s.connections,
@@ -154,5 +178,7 @@ async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
     },
     codes,
     errors: result.errors + result.timeouts + result.non2xx,
+    // autocannon runs in this process: its CPU time is ours (the harness is idle meanwhile).
+    loaderCpuSeconds: ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(cpu0)),
   };
 }

@@ -65,9 +65,15 @@ export function markdownReport(r: Report): string {
     `## nimbase benchmark, ${r.at}`,
     '',
     `${m.nproc}× ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}. ` +
-      `Loader ${s.loader} (${s.threads} thread(s)), ${s.connections} connections, ${s.duration} s measured after ${s.warmup} s warm-up, durability ${s.durability}.`,
+      `Loader ${s.loader} (${s.threads} thread(s)), ${s.connections} connections, ${s.duration} s measured after ${s.warmup} s warm-up, durability ${s.durability}, niceness ${s.nice}.`,
     '',
     ...rows,
+    '',
+    `Load generator cost: ${r.baseline
+      .map((b) =>
+        b.loaderCpuSeconds === undefined ? '–' : `${((b.loaderCpuSeconds / b.requests) * 1e6).toFixed(1)} µs`,
+      )
+      .join(' / ')} of its own CPU per baseline request.`,
     '',
     `Ceiling: ${f0(r.ceiling)} req/s (the better baseline run). Host CPU pressure: PSI "some avg10" at the end of each run (0 = the machine was otherwise idle).` +
       (r.createdRows !== undefined ? ` Accounts stored by the create run: ${f0(r.createdRows)}.` : ''),

@@ -71,6 +71,8 @@ export const SPECIAL = [
   '[[[[[[[[[[]]]]]]]]]]',
   JSON.stringify(Array.from({ length: 201 }, (_, i) => `a${i}`)),
   '{"a":1}',
+  '{"msg":"hello"}',
+  'victim',
   '<script>alert(1)</script>',
   "'; DROP TABLE accounts; --",
   'zhang@example.com',

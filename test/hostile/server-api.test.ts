@@ -53,6 +53,17 @@ const V1_FIELDS = [
   'relationType',
   'targetAcc',
   'value',
+  // msg/sendMsg.action
+  'from',
+  'ope',
+  'to',
+  'type',
+  'body',
+  'option',
+  'pushcontent',
+  'pushContent',
+  'payload',
+  'ext',
 ] as const;
 
 /** Every v1 server-API endpoint (grow this list with the API; v2 JSON: server-api-v2.test.ts). */
@@ -72,7 +83,10 @@ const ENDPOINTS = [
   'setSpecialRelation',
   'listBlackAndMuteList',
   'batchCreate',
-].map((name) => ({ name, path: `/nimserver/user/${name}.action`, fields: V1_FIELDS }));
+]
+  .map((name) => `/nimserver/user/${name}.action`)
+  .concat('/nimserver/msg/sendMsg.action')
+  .map((path) => ({ path, fields: V1_FIELDS }));
 const CREATE = '/nimserver/user/create.action';
 
 // create.action gets the most runs; every other endpoint a smaller share (CI budget: < 60 s in all).
