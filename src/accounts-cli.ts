@@ -3,7 +3,7 @@
  * (docs/api.md, "Export / import"). The file holds tokens in the clear: it is written with mode 0600, and
  * nothing printed on stderr ever contains a token.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, fchmodSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { exportAccounts, importAccounts } from './accounts/portable.js';
@@ -43,10 +43,18 @@ export function accountCommands(
   ).action(async (opts) => {
     await withRuntime(opts, async (rt) => {
       const appKey = await appKeyOf(rt, opts.appKey);
-      const out =
-        opts.out && opts.out !== '-'
-          ? createWriteStream(opts.out, { mode: 0o600, flags: 'w' })
-          : process.stdout;
+      let out: NodeJS.WritableStream = process.stdout;
+      if (opts.out && opts.out !== '-') {
+        // Tokens are in this file: 0600 even when it already existed with wider permissions.
+        let fd: number;
+        try {
+          fd = openSync(opts.out, 'w', 0o600);
+          fchmodSync(fd, 0o600);
+        } catch (err) {
+          throw new ConfigError(`cannot write ${opts.out}: ${(err as Error).message}`);
+        }
+        out = createWriteStream('', { fd });
+      }
       let n = 0;
       for await (const account of exportAccounts(rt.store, rt.vault, appKey)) {
         if (!out.write(`${JSON.stringify(account)}\n`))

@@ -54,9 +54,13 @@ export function normalizeAccid(raw: string | undefined, param = 'accid'): string
   return raw.toLowerCase();
 }
 
+/** NUL is never meaningful in CommsEase text, and PostgreSQL's text type cannot hold it. */
+export const NUL = '\u0000';
+
 export function checkToken(token: string | undefined): string | undefined {
   if (token === undefined) return undefined;
   if (!withinLimit(token, TOKEN_MAX)) throw paramTooLong('token');
+  if (token.includes(NUL)) throw badParam('token');
   return token;
 }
 
@@ -73,6 +77,7 @@ export function checkProfile(p: ProfileInput, emailMode: EmailValidationMode = 0
   for (const field of PROFILE_FIELDS) {
     const value = p[field];
     if (value !== undefined && !withinLimit(value, PROFILE_LIMITS[field])) throw paramTooLong(field);
+    if (value?.includes(NUL)) throw badParam(field);
   }
   const gender = parseGender(p.gender);
   if (p.email !== undefined && p.email !== '' && emailMode !== 2) {
@@ -87,6 +92,7 @@ export function checkProfile(p: ProfileInput, emailMode: EmailValidationMode = 0
 
 export function checkProps(props: string | undefined): string | undefined {
   if (props !== undefined && !withinLimit(props, PROPS_MAX)) throw paramTooLong('props');
+  if (props?.includes(NUL)) throw badParam('props');
   return props;
 }
 

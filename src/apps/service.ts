@@ -135,6 +135,9 @@ export class AppService {
    * is seen within the cache TTL.
    */
   async secretsFor(appKey: string): Promise<AppSecrets | null> {
+    // A key no app can have is unknown without a lookup, and is never cached (a flood of distinct
+    // junk keys would otherwise fill the cache).
+    if (!APP_KEY_PATTERN.test(appKey)) return null;
     const now = this.#now();
     const ttl = this.options.cacheTtlMs ?? 5000;
     const hit = this.#cache.get(appKey);

@@ -2,7 +2,7 @@
  * Every command handler, declared once with its layout (Appendix A of spec/client-protocol.md).
  * Handlers see normalised parameters (Property values are strings) whichever framing carried them.
  */
-import { normalizeAccid } from '../accounts/rules.js';
+import { ACCID_MAX, ACCID_PATTERN, normalizeAccid } from '../accounts/rules.js';
 import type { AccountRecord } from '../store/port.js';
 import { PUSHES, type Reply } from './commands.js';
 import { type Gateway, KICK_REASON, SERVER_CLIENT_TYPE } from './hub.js';
@@ -93,7 +93,9 @@ export function defineCommands(gw: Gateway): void {
   t.define(
     { sid: 3, cid: 7, name: 'getUsers', params: ['StrArray'], result: ['PropertyArray'] },
     async (session, [accounts]) => {
-      const accids = [...new Set((accounts as string[]).map((a) => a.toLowerCase()))].slice(0, 150);
+      // Only names an account can have reach the store (junk such as NUL would only cost a query).
+      const valid = (accounts as string[]).filter((a) => a.length <= ACCID_MAX && ACCID_PATTERN.test(a));
+      const accids = [...new Set(valid.map((a) => a.toLowerCase()))].slice(0, 150);
       const found = await deps.accountReader.getAccounts(session.login!.appKey, accids);
       return { code: 200, body: [found.map(userProperty)] };
     },

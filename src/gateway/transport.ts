@@ -62,6 +62,9 @@ export function attachTransports(app: FastifyInstance, gateway: Gateway, o: Tran
   });
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node detaches its own error listener before 'upgrade': a reset on a refused socket must not
+    // become an uncaught 'error' event (ws adds its own once it takes the socket).
+    socket.on('error', () => socket.destroy());
     const path = (req.url ?? '').split('?')[0] ?? '';
     const io = SOCKET_IO_PATH.exec(path);
     let framing: Link['framing'];
@@ -85,6 +88,8 @@ export function attachTransports(app: FastifyInstance, gateway: Gateway, o: Tran
 
 function refuse(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Not Found'}\r\nConnection: close\r\n\r\n`);
+  // A peer that never closes its side must not hold the socket open.
+  setTimeout(() => socket.destroy(), 1000).unref();
 }
 
 function serve(gateway: Gateway, ws: WebSocket, req: IncomingMessage, framing: Link['framing']): void {

@@ -76,6 +76,8 @@ export function checkMessageFields(fields: Record<string, string>): number {
   if (!(MESSAGE_TYPES as readonly number[]).includes(type)) throw badParam('type');
   if (!fields[TAG.to]) throw paramEmpty('to');
   if (type === TEXT_TYPE && !fields[TAG.body]) throw paramEmpty('body');
+  for (const [tag, v] of Object.entries(fields))
+    if (v.includes('\u0000')) throw badParam(LIMIT_NAMES[tag] ?? tag);
   for (const [tag, max] of Object.entries(MESSAGE_LIMITS)) {
     const v = fields[tag];
     if (v !== undefined && !withinLimit(v, max)) throw paramTooLong(LIMIT_NAMES[tag] ?? tag);

@@ -214,7 +214,13 @@ export class PostgresStore implements Store {
     try {
       results = await this.#insertMany(batch.map((p) => p.account));
     } catch (err) {
-      for (const p of batch) p.reject(err);
+      // One bad row must not fail its neighbours (possibly other apps' creates): retry one by one,
+      // so only the row that fails on its own is rejected.
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
+      await Promise.all(batch.map((p) => this.#flush([p])));
       return;
     }
     batch.forEach((p, i) => {

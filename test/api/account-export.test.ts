@@ -81,8 +81,24 @@ describe('accounts export / import', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('export to an unwritable path: one-line error, no stack trace', async () => {
+    const r = await cli([
+      'accounts',
+      'export',
+      '--data-dir',
+      a.dataDir,
+      '--out',
+      join(dir, 'no', 'such', 'dir.jsonl'),
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /cannot write/);
+  });
+
   it('export writes one JSON object per account, tokens in the file only', async () => {
     const file = join(dir, 'accounts.jsonl');
+    // An existing, world-readable file is narrowed to 0600 before any token is written into it.
+    writeFileSync(file, 'old', { mode: 0o644 });
     const r = await cli(['accounts', 'export', '--data-dir', a.dataDir, '--out', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');

@@ -100,6 +100,23 @@ describe('POST /nimserver/user/create.action', () => {
     }
   });
 
+  it('a NUL character in any text field answers bad <field>, on every store', async () => {
+    for (const field of ['name', 'icon', 'sign', 'birth', 'mobile', 'ex', 'props', 'token']) {
+      assert.deepEqual(
+        await create({ accid: fresh(), [field]: 'a\u0000b' }),
+        { desc: `bad ${field}`, code: 414 },
+        field,
+      );
+    }
+    // A neighbour in the same batch is not affected.
+    const [bad, good] = await Promise.all([
+      create({ accid: fresh(), name: '\u0000' }),
+      create({ accid: fresh() }),
+    ]);
+    assert.equal(bad.code, 414);
+    assert.equal(good.code, 200);
+  });
+
   it('email must be an address: "<value> not email"', async () => {
     assert.deepEqual(await create({ accid: fresh(), email: 'abc' }), { desc: 'abc not email', code: 414 });
     assert.deepEqual(await create({ accid: fresh(), email: '邮件' }), { desc: '邮件 not email', code: 414 });
