@@ -7,7 +7,7 @@
 import { type SecretVault, tokenOwner } from '../security/vault.js';
 import type { AccountPatch, AccountRecord, AccountStore, RelationStore } from '../store/port.js';
 import { badParam, DomainError, isDomainError, PARAM_ERROR, paramEmpty } from './errors.js';
-import { SETTING_FIELDS } from './registration.js';
+import { DEFAULT_SETTINGS, SETTING_FIELDS } from './registration.js';
 import {
   checkProfile,
   checkProps,
@@ -92,14 +92,7 @@ export function parsePortableLine(line: string, appKey: string, vault: SecretVau
     tokenSealed: vault.seal(token, tokenOwner(appKey, accid)),
     props: checkProps(str('props')),
     gender: profile.gender ?? 0,
-    blocked: false,
-    mute: false,
-    muteP2P: false,
-    muteTeam: false,
-    muteRoom: false,
-    muteQChat: false,
-    muteAv: false,
-    donnop: false,
+    ...DEFAULT_SETTINGS,
     createdAt: num(a, 'createdAt') ?? now,
     updatedAt: num(a, 'updatedAt') ?? now,
   };

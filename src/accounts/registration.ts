@@ -32,6 +32,10 @@ export type SettingField = (typeof SETTING_FIELDS)[number];
 export type Settings = Record<SettingField, boolean>;
 export type SettingsInput = Partial<Settings>;
 export const MUTE_FIELDS = ['mute', 'muteP2P', 'muteTeam', 'muteRoom', 'muteQChat'] as const;
+/** A new account's flags: not banned, not muted, pushes on. */
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze(
+  Object.fromEntries(SETTING_FIELDS.map((f) => [f, false])) as Settings,
+);
 
 /** An account as the api/ layer sees it: everything but the sealed token. */
 export type AccountView = Omit<AccountRecord, 'tokenSealed'>;
@@ -101,14 +105,8 @@ export function newAccountRecord(
     ex: profile.ex || undefined,
     props: props || undefined,
     gender: profile.gender ?? 0,
-    blocked: s.blocked ?? false,
-    mute: s.mute ?? false,
-    muteP2P: s.muteP2P ?? false,
-    muteTeam: s.muteTeam ?? false,
-    muteRoom: s.muteRoom ?? false,
-    muteQChat: s.muteQChat ?? false,
-    muteAv: s.muteAv ?? false,
-    donnop: s.donnop ?? false,
+    ...DEFAULT_SETTINGS,
+    ...definedOnly(s),
     createdAt: now,
     updatedAt: now,
   };
@@ -128,4 +126,11 @@ export function isSameCreate(
   return (
     token === undefined || vault.matches(stored.tokenSealed, tokenOwner(stored.appKey, stored.accid), token)
   );
+}
+
+/** The settings actually given (a key present with undefined must not override a default). */
+function definedOnly(s: SettingsInput): SettingsInput {
+  const out: SettingsInput = {};
+  for (const f of SETTING_FIELDS) if (s[f] !== undefined) out[f] = s[f];
+  return out;
 }
