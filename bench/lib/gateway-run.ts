@@ -147,7 +147,7 @@ export function gatewayMarkdown(
   m: { nproc: number; cpu: string; memoryGiB: number; node: string },
 ) {
   const row = (name: string, f: FlowResult & { cpuCores: number | undefined }, ratio: number) =>
-    `| ${name} | ${f.pairs} × ${f.window} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |`;
+    `| ${name} | ${f.pairs} × ${f.window} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
   const lines = [
     '',
     `## Client gateway, ${new Date().toISOString()}`,
