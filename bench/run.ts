@@ -7,6 +7,10 @@
  *   npm run bench -- [--duration 10] [--warmup 3] [--connections 64] [--threads 1]
  *                    [--scenario create] [--durability full|normal] [--loader wrk|autocannon]
  *                    [--no-build] [--cpu-prof] [--nice=-10]
+ *                    [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
+ *
+ * The client-gateway scenarios (bench/lib/gateway.ts, `--scenario gateway` alone) run after the HTTP
+ * ones against their own ceiling, a bare `ws` relay (bench/relay-server.mjs).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { signedCall } from '../src/client/server-api.js';
+import { type GatewayReport, gatewayMarkdown, runGateway } from './lib/gateway-run.js';
 import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/loaders.js';
 import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './lib/proc.js';
 import { markdownReport, type ScenarioResult } from './lib/report.js';
@@ -33,6 +38,9 @@ const { values: opt } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
     nice: { type: 'string' },
+    'gateway-pairs': { type: 'string', default: '100' },
+    'gateway-window': { type: 'string', default: '4' },
+    sessions: { type: 'string', default: '1000' },
   },
 });
 
@@ -55,6 +63,10 @@ if (loader !== 'wrk' && loader !== 'autocannon') throw new Error('--loader must 
 if (opt.nice !== undefined) setPriority(int('nice', opt.nice, -20, 19));
 const filters = opt.scenario ?? [];
 const scenarios = SCENARIOS.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+const gatewayWanted = filters.length === 0 || filters.some((f) => 'gateway'.includes(f));
+const gatewayPairs = int('gateway-pairs', opt['gateway-pairs']!, 1, 2000);
+const gatewayWindow = int('gateway-window', opt['gateway-window']!, 1, 64);
+const sessions = int('sessions', opt.sessions!, 0, 20000);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -204,9 +216,12 @@ log(`bench: ${JSON.stringify(settings)} on ${machine.nproc}× ${machine.cpu}`);
 
 const results: ScenarioResult[] = [];
 let baseline: Measured[] = [];
+let gateway: GatewayReport | undefined;
 try {
-  log('baseline (bare node:http)…');
-  baseline.push(await runBaseline());
+  if (scenarios.length > 0) {
+    log('baseline (bare node:http)…');
+    baseline.push(await runBaseline());
+  }
   for (const [i, s] of scenarios.entries()) {
     log(`${s.name}…`);
     results.push(await runScenario(s, i));
@@ -214,6 +229,20 @@ try {
   if (scenarios.length > 1) {
     log('baseline again…');
     baseline.push(await runBaseline());
+  }
+  if (gatewayWanted) {
+    log('client gateway (bare ws relay, then nimbase)…');
+    gateway = await runGateway({
+      root: ROOT,
+      cli,
+      dataDir: join(workDir, 'gateway'),
+      durability,
+      pairs: gatewayPairs,
+      window: gatewayWindow,
+      seconds: duration,
+      sessions,
+      log,
+    });
   }
 } finally {
   rmSync(workDir, { recursive: true, force: true });
@@ -233,9 +262,11 @@ const report = {
       : r,
   ),
   createdRows,
+  gateway,
 };
 baseline = report.baseline;
-const md = markdownReport(report);
+const md =
+  (baseline.length > 0 ? markdownReport(report) : '') + (gateway ? gatewayMarkdown(gateway, machine) : '');
 const stamp = report.at.replace(/[:.]/g, '-');
 const outDir = join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });

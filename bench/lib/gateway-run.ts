@@ -1,0 +1,170 @@
+/**
+ * The client-gateway part of `npm run bench`: the bare `ws` relay ceiling, then one fresh nimbase
+ * server for memory per idle session, logins/s and P2P messages end to end.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { signedCall } from '../../src/client/server-api.js';
+import { type FlowResult, type LinkClient, loginMany, nimbaseFlow, relayFlow } from './gateway.js';
+import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './proc.js';
+
+export interface GatewayReport {
+  relay: FlowResult & { cpuCores: number | undefined };
+  nimbase: FlowResult & { cpuCores: number | undefined; rssMiB: number | undefined; ratio: number };
+  sessions:
+    | { count: number; rssDeltaMiB: number; kibPerSession: number; loginsPerSecond: number }
+    | undefined;
+  hostCpuPressure: number | undefined;
+}
+
+interface Options {
+  root: string;
+  cli: string;
+  dataDir: string;
+  durability: string;
+  pairs: number;
+  window: number;
+  seconds: number;
+  sessions: number;
+  log: (s: string) => void;
+}
+
+async function withCpu<T>(child: Child, f: () => Promise<T & { seconds: number }>) {
+  const c0 = cpuSeconds(child.pid);
+  const t0 = performance.now();
+  const r = await f();
+  const wall = (performance.now() - t0) / 1000;
+  const c1 = cpuSeconds(child.pid);
+  return { ...r, cpuCores: c0 !== undefined && c1 !== undefined ? (c1 - c0) / wall : undefined };
+}
+
+/** Runs `work` over `items` with `n` in parallel. */
+async function pool<T>(items: T[], n: number, work: (t: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+export async function runGateway(o: Options): Promise<GatewayReport> {
+  const seconds = o.seconds;
+  const relayChild = await startChild([join(o.root, 'bench/relay-server.mjs')], /listening (\d+)/);
+  let relay: GatewayReport['relay'];
+  try {
+    await relayFlow(relayChild.port, o.pairs, o.window, 1); // warm-up
+    relay = await withCpu(relayChild, () => relayFlow(relayChild.port, o.pairs, o.window, seconds));
+  } finally {
+    await relayChild.stop();
+  }
+  o.log(`  relay: ${Math.round(relay.perSecond)} msg/s`);
+
+  const creds = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [o.cli, 'app', 'create', '--name', 'bench', '--json', '--data-dir', o.dataDir],
+      {
+        encoding: 'utf8',
+      },
+    ),
+  ) as { appKey: string; appSecret: string };
+  const child = await startChild(
+    [
+      o.cli,
+      'serve',
+      '--data-dir',
+      o.dataDir,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      '--durability',
+      o.durability,
+    ],
+    /listening on http:\/\/[^:]+:(\d+)/,
+  );
+  const open: LinkClient[] = [];
+  try {
+    const baseUrl = `http://127.0.0.1:${child.port}`;
+    const idle = Array.from({ length: o.sessions }, (_, i) => `idle${i}`);
+    const tx = Array.from({ length: o.pairs }, (_, i) => `tx${i}`);
+    const rx = Array.from({ length: o.pairs }, (_, i) => `rx${i}`);
+    await pool([...idle, ...tx, ...rx], 16, async (accid) => {
+      const r = JSON.parse(
+        await signedCall({
+          baseUrl,
+          ...creds,
+          path: '/nimserver/user/create.action',
+          params: [
+            ['accid', accid],
+            ['token', `tok-${accid}`],
+          ],
+        }),
+      ) as { code: number };
+      if (r.code !== 200) throw new Error(`creating ${accid} answered ${JSON.stringify(r)}`);
+    });
+    o.log(`  ${idle.length + tx.length + rx.length} accounts created`);
+
+    let sessions: GatewayReport['sessions'];
+    if (idle.length > 0) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const before = memoryMiB(child.pid)?.rss ?? Number.NaN;
+      const logins = await loginMany(child.port, creds.appKey, idle, 32);
+      open.push(...logins.clients);
+      await new Promise((r) => setTimeout(r, 2000));
+      const after = memoryMiB(child.pid)?.rss ?? Number.NaN;
+      sessions = {
+        count: idle.length,
+        rssDeltaMiB: after - before,
+        kibPerSession: ((after - before) * 1024) / idle.length,
+        loginsPerSecond: logins.perSecond,
+      };
+      o.log(
+        `  ${idle.length} sessions: ${sessions.kibPerSession.toFixed(1)} KiB each, ${Math.round(logins.perSecond)} logins/s`,
+      );
+    }
+
+    const senders = (await loginMany(child.port, creds.appKey, tx, 32)).clients;
+    const receivers = (await loginMany(child.port, creds.appKey, rx, 32)).clients;
+    open.push(...senders, ...receivers);
+    const pairs = receivers.map((client, i) => ({ client, accid: rx[i]! }));
+    const flow = await withCpu(child, () => nimbaseFlow(senders, pairs, o.window, seconds));
+    const nimbase = { ...flow, rssMiB: memoryMiB(child.pid)?.rss, ratio: flow.perSecond / relay.perSecond };
+    o.log(`  nimbase: ${Math.round(nimbase.perSecond)} msg/s`);
+    return { relay, nimbase, sessions, hostCpuPressure: cpuPressure() };
+  } finally {
+    for (const c of open) c.close();
+    await child.stop();
+  }
+}
+
+const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
+const f2 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(2));
+
+export function gatewayMarkdown(
+  g: GatewayReport,
+  m: { nproc: number; cpu: string; memoryGiB: number; node: string },
+) {
+  const row = (name: string, f: FlowResult & { cpuCores: number | undefined }, ratio: number) =>
+    `| ${name} | ${f.pairs} × ${f.window} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
+  const lines = [
+    '',
+    `## Client gateway, ${new Date().toISOString()}`,
+    '',
+    `${m.nproc}× ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. Load generator in the bench process, server in its own.`,
+    '',
+    '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | sent / delivered | rate-limit cap msg/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    row('bare ws relay', g.relay, 1),
+    row('nimbase 7_1 → 7_2', g.nimbase, g.nimbase.ratio),
+    '',
+  ];
+  if (g.sessions)
+    lines.push(
+      `Idle logged-in sessions: ${g.sessions.count}, server RSS +${g.sessions.rssDeltaMiB.toFixed(1)} MiB = ${g.sessions.kibPerSession.toFixed(1)} KiB per session; ${f0(g.sessions.loginsPerSecond)} logins/s (32 in parallel, connect + 2_3).`,
+      '',
+    );
+  lines.push(`Host CPU pressure at the end: ${g.hostCpuPressure ?? '–'} %.`, '');
+  return lines.join('\n');
+}
