@@ -104,9 +104,9 @@ const SQL = {
 } as const;
 
 interface PendingWrite {
-  /** Runs inside the group transaction; true when it changed a row. */
-  run: () => boolean;
-  resolve: (changed: boolean) => void;
+  /** Runs inside the group transaction; its value resolves the caller's promise. */
+  run: () => unknown;
+  resolve: (value: never) => void;
   reject: (err: unknown) => void;
 }
 
@@ -172,10 +172,10 @@ export class SqliteStore implements Store {
   }
 
   /** Queues a write for the group commit; resolves after its transaction's COMMIT. */
-  #groupWrite(run: () => boolean): Promise<boolean> {
+  #groupWrite<T>(run: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('store is closed'));
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ run, resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run, resolve: resolve as (value: never) => void, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -192,13 +192,13 @@ export class SqliteStore implements Store {
     this.#pending = [];
     this.#flushScheduled = false;
     if (batch.length === 0) return;
-    let results: ({ changed: boolean } | { err: unknown })[];
+    let results: ({ value: unknown } | { err: unknown })[];
     try {
       results = this.#db
         .transaction(() =>
           batch.map((p) => {
             try {
-              return { changed: p.run() };
+              return { value: p.run() };
             } catch (err) {
               // Some errors (disk full, I/O) roll the whole transaction back: then fail them all.
               if (!this.#db.inTransaction) throw err;
@@ -214,7 +214,7 @@ export class SqliteStore implements Store {
     for (let i = 0; i < batch.length; i++) {
       const r = results[i]!;
       if ('err' in r) batch[i]!.reject(r.err);
-      else batch[i]!.resolve(r.changed);
+      else batch[i]!.resolve(r.value as never);
     }
   }
 
@@ -352,13 +352,19 @@ export class SqliteStore implements Store {
     );
   }
 
-  async insertMessage(
+  /**
+   * Joins the group commit like account writes: the messages of one event-loop turn share one
+   * COMMIT (one fsync), each answered after it. The message and its offline entries are one
+   * savepoint inside the group, so they are stored together or not at all.
+   */
+  insertMessage(
     m: NewMessage,
     offlineFor: readonly string[],
   ): Promise<{ message: MessageRecord; inserted: boolean }> {
-    return this.#db
-      .transaction(() => {
-        const run = this.#stmt('insertMessage').run({ ...m, fields: JSON.stringify(m.fields) });
+    const params = { ...m, fields: JSON.stringify(m.fields) };
+    return this.#groupWrite(() =>
+      this.#db.transaction(() => {
+        const run = this.#stmt('insertMessage').run(params);
         if (run.changes === 0) {
           const row = this.#stmt('getMessageByClientId').get(m.appKey, m.from, m.idClient) as Row;
           return { message: messageFromRow(row), inserted: false };
@@ -366,8 +372,8 @@ export class SqliteStore implements Store {
         const id = Number(run.lastInsertRowid);
         for (const accid of offlineFor) this.#stmt('insertOffline').run(m.appKey, accid, id);
         return { message: { ...m, id }, inserted: true };
-      })
-      .immediate();
+      })(),
+    );
   }
 
   async listOffline(appKey: string, accid: string, limit: number): Promise<MessageRecord[]> {
