@@ -72,7 +72,9 @@ export async function openRuntime(
   }
   let bus: Bus | undefined;
   try {
-    const vault = new SecretVault(await loadKey(config, store));
+    const key = await loadKey(config, store);
+    const vault = new SecretVault(key);
+    store.useSealingKey(key);
     const now = options.now ?? Date.now;
     bus =
       options.bus ??

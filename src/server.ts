@@ -76,6 +76,9 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     },
     routerOptions: { ignoreTrailingSlash: true },
   });
+  // A client may half-close its side once the request is sent (RFC 9112 §9.6). Node's default then
+  // drops a request still being answered (a create waits for its COMMIT): answer it, then close.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   app.decorateRequest('appKey', '');
   // The client gateway: its sessions answer the account domain's presence queries, and it hears
   // account events and stored messages on the runtime's bus (in-process or a broker).

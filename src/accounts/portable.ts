@@ -5,7 +5,13 @@
  * logs and never puts a token in an error.
  */
 import { type SecretVault, tokenOwner } from '../security/vault.js';
-import type { AccountPatch, AccountRecord, AccountStore, RelationStore } from '../store/port.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  AccountStore,
+  NewAccountRecord,
+  RelationStore,
+} from '../store/port.js';
 import { badParam, DomainError, isDomainError, PARAM_ERROR, paramEmpty } from './errors.js';
 import { DEFAULT_SETTINGS, SETTING_FIELDS } from './registration.js';
 import {
@@ -63,7 +69,7 @@ export async function* exportAccounts(
 }
 
 /** A line as a record for `appKey`, checked with the same rules as create; errors name no token. */
-export function parsePortableLine(line: string, appKey: string, vault: SecretVault, now: number): ImportItem {
+export function parsePortableLine(line: string, appKey: string, now: number): ImportItem {
   let o: unknown;
   try {
     o = JSON.parse(line);
@@ -86,10 +92,10 @@ export function parsePortableLine(line: string, appKey: string, vault: SecretVau
     ...Object.fromEntries(PROFILE_FIELDS.map((f) => [f, str(f)])),
     gender: num(a, 'gender') ?? 0,
   });
-  const record: AccountRecord = {
+  const record: NewAccountRecord = {
     appKey,
     accid,
-    tokenSealed: vault.seal(token, tokenOwner(appKey, accid)),
+    token,
     props: checkProps(str('props')),
     gender: profile.gender ?? 0,
     ...DEFAULT_SETTINGS,
@@ -116,7 +122,7 @@ export function parsePortableLine(line: string, appKey: string, vault: SecretVau
 }
 
 interface ImportItem {
-  record: AccountRecord;
+  record: NewAccountRecord;
   relations: { type: RelationType; target: string }[];
 }
 
@@ -155,8 +161,9 @@ export async function importAccounts(
       else {
         report.existing++;
         if (options.overwrite) {
-          const { appKey: k, accid, createdAt: _, ...patch } = record;
-          written = await store.updateAccount(k, accid, patch as AccountPatch);
+          const { appKey: k, accid, createdAt: _, token, ...rest } = record;
+          const patch: AccountPatch = { ...rest, tokenSealed: vault.seal(token, tokenOwner(k, accid)) };
+          written = await store.updateAccount(k, accid, patch);
           if (written) report.overwritten++;
         }
       }
@@ -177,7 +184,7 @@ export async function importAccounts(
     n++;
     if (line.trim() === '') continue;
     try {
-      batch.push(parsePortableLine(line, appKey, vault, now()));
+      batch.push(parsePortableLine(line, appKey, now()));
     } catch (err) {
       if (!isDomainError(err)) throw err;
       report.invalid.push({ line: n, reason: err.desc });

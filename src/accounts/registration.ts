@@ -4,7 +4,7 @@
  */
 import { randomBytesPooled } from '../security/random.js';
 import { type SecretVault, tokenOwner } from '../security/vault.js';
-import type { AccountRecord } from '../store/port.js';
+import type { AccountRecord, NewAccountRecord } from '../store/port.js';
 import type { DomainError } from './errors.js';
 import {
   checkProfile,
@@ -78,24 +78,23 @@ export interface KickOption {
 /** A server-generated token: 128 bits from the CSPRNG as 32 lowercase hex (the cloud's format). */
 export const generateToken = (): string => randomBytesPooled(16).toString('hex');
 
-export const view = ({ tokenSealed: _, ...rest }: AccountRecord): AccountView => rest;
+/** The account without its token, sealed (a stored record) or plain (a new one). */
+export function view(a: AccountRecord | NewAccountRecord): AccountView {
+  const { tokenSealed: _s, token: _t, ...rest } = a as AccountRecord & NewAccountRecord;
+  return rest;
+}
 
-/** A new account's record (every create rule applied) and its plain token. */
-export function newAccountRecord(
-  appKey: string,
-  input: NewAccountInput,
-  vault: SecretVault,
-  now: number,
-): { record: AccountRecord; token: string } {
+/** A new account's record (every create rule applied), with its plain token for the store to seal. */
+export function newAccountRecord(appKey: string, input: NewAccountInput, now: number): NewAccountRecord {
   const accid = normalizeAccid(input.accid);
   const token = checkToken(input.token) ?? generateToken();
   const profile = checkProfile(input.profile ?? {}, input.emailMode);
   const props = checkProps(input.props);
   const s = input.settings ?? {};
-  const record: AccountRecord = {
+  return {
     appKey,
     accid,
-    tokenSealed: vault.seal(token, tokenOwner(appKey, accid)),
+    token,
     name: profile.name || undefined,
     icon: profile.icon || undefined,
     sign: profile.sign || undefined,
@@ -110,13 +109,12 @@ export function newAccountRecord(
     createdAt: now,
     updatedAt: now,
   };
-  return { record, token };
 }
 
 /** Every field of the new record equals the stored one; a create without token matches any token. */
 export function isSameCreate(
   stored: AccountRecord,
-  fresh: AccountRecord,
+  fresh: NewAccountRecord,
   token: string | undefined,
   vault: SecretVault,
 ): boolean {

@@ -4,7 +4,13 @@
  * inputs below and renders the results; it never touches the store.
  */
 import { type SecretVault, tokenOwner } from '../security/vault.js';
-import type { AccountPatch, AccountRecord, AccountStore, RelationStore } from '../store/port.js';
+import type {
+  AccountPatch,
+  AccountRecord,
+  AccountStore,
+  NewAccountRecord,
+  RelationStore,
+} from '../store/port.js';
 import { alreadyRegistered, type DomainError, isDomainError, notRegistered, tooMany } from './errors.js';
 import { type AccountEvent, type AccountEventSink, NO_EVENTS } from './events.js';
 import { NO_PRESENCE, type PresenceQuery, type PresenceSession } from './presence.js';
@@ -92,9 +98,9 @@ export class AccountService {
    * unless the replay switch is on and the create equals the stored account.
    */
   async registerAccount(appKey: string, input: NewAccountInput): Promise<RegisteredAccount | DomainError> {
-    const { record, token } = newAccountRecord(appKey, input, this.vault, this.now());
+    const record = newAccountRecord(appKey, input, this.now());
     if (await this.store.insertAccount(record))
-      return { accid: record.accid, token, name: record.name ?? '', account: view(record) };
+      return { accid: record.accid, token: record.token, name: record.name ?? '', account: view(record) };
     if (this.policy.replayEqualCreate) {
       const stored = await this.store.getAccount(appKey, record.accid);
       if (stored && isSameCreate(stored, record, input.token, this.vault)) {
@@ -112,14 +118,14 @@ export class AccountService {
   ): Promise<BatchItemResult[]> {
     if (inputs.length > BATCH_CREATE_MAX) throw tooMany('accounts', BATCH_CREATE_MAX);
     const results: BatchItemResult[] = [];
-    const valid: { index: number; record: AccountRecord; token: string }[] = [];
+    const valid: { index: number; record: NewAccountRecord }[] = [];
     inputs.forEach((input, index) => {
       if (isDomainError(input)) {
         results.push({ outcome: 'invalid', error: input });
         return;
       }
       try {
-        valid.push({ index, ...newAccountRecord(appKey, input, this.vault, this.now()) });
+        valid.push({ index, record: newAccountRecord(appKey, input, this.now()) });
         results.push({ outcome: 'exists', accid: '' }); // placeholder, replaced below
       } catch (err) {
         if (!isDomainError(err)) throw err;
@@ -129,7 +135,7 @@ export class AccountService {
     const inserted = await this.store.insertAccountBatch(valid.map((v) => v.record));
     valid.forEach((v, i) => {
       results[v.index] = inserted[i]
-        ? { outcome: 'created', accid: v.record.accid, token: v.token, account: view(v.record) }
+        ? { outcome: 'created', accid: v.record.accid, token: v.record.token, account: view(v.record) }
         : { outcome: 'exists', accid: v.record.accid };
     });
     return results;

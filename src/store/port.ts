@@ -36,12 +36,21 @@ export interface AccountRecord {
   updatedAt: number;
 }
 
+/**
+ * An account to insert: its login token still in the clear. The store seals it with the key given to
+ * `useSealingKey` where it writes the row (on SQLite, on the writer thread, off the request path);
+ * only the sealed form is ever stored.
+ */
+export interface NewAccountRecord extends Omit<AccountRecord, 'tokenSealed'> {
+  token: string;
+}
+
 /** Columns an update may change; a key that is present (even undefined) is written. */
 export type AccountPatch = Partial<Omit<AccountRecord, 'appKey' | 'accid' | 'createdAt'>>;
 
 export interface AccountStore {
   /** Inserts `account`; resolves false (no exception) when (appKey, accid) exists. Durable when resolved. */
-  insertAccount(account: AccountRecord): Promise<boolean>;
+  insertAccount(account: NewAccountRecord): Promise<boolean>;
   getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined>;
   /** The accounts that exist among `accids`, in no particular order. */
   getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]>;
@@ -52,7 +61,7 @@ export interface AccountStore {
    * Inserts every account of `accounts` in ONE transaction (batch create, import); per item true when
    * inserted, false when (appKey, accid) existed. Durable when resolved.
    */
-  insertAccountBatch(accounts: readonly AccountRecord[]): Promise<boolean[]>;
+  insertAccountBatch(accounts: readonly NewAccountRecord[]): Promise<boolean[]>;
   /** Up to `limit` accounts of `appKey` with accid > `afterAccid`, in accid order (export paging). */
   listAccountsPage(appKey: string, afterAccid: string | undefined, limit: number): Promise<AccountRecord[]>;
 }
@@ -117,6 +126,8 @@ export interface AppStore {
 export interface Store extends AccountStore, AppStore, RelationStore, IdempotencyStore, MessageStore {
   /** 'sqlite' or 'postgres': for logs and the readiness report. */
   readonly kind: string;
+  /** The SecretVault key new accounts' tokens are sealed with (before the first insert). */
+  useSealingKey(key: Uint8Array): void;
   /** Applies pending migrations; resolves the number applied. */
   migrate(): Promise<number>;
   /** True when the store answers a trivial query (readiness). */

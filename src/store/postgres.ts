@@ -12,6 +12,7 @@
 
 import { hash } from 'node:crypto';
 import pg from 'pg';
+import { SecretVault, tokenOwner } from '../security/vault.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import type {
   AccountPatch,
@@ -19,6 +20,7 @@ import type {
   AppRecord,
   IdempotencyRecord,
   MessageRecord,
+  NewAccountRecord,
   NewMessage,
   RelationRecord,
   Store,
@@ -188,7 +190,26 @@ export class PostgresStore implements Store {
     }
   }
 
-  insertAccount(account: AccountRecord): Promise<boolean> {
+  #vault: SecretVault | undefined;
+
+  useSealingKey(key: Uint8Array): void {
+    this.#vault = new SecretVault(key);
+  }
+
+  /** The row to store: the token sealed (on this thread; the statement is the costly part here). */
+  #sealed(a: NewAccountRecord): AccountRecord {
+    if (!this.#vault) throw new Error('the store has no sealing key (useSealingKey was not called)');
+    const { token, ...rest } = a;
+    return { ...rest, tokenSealed: this.#vault.seal(token, tokenOwner(a.appKey, a.accid)) };
+  }
+
+  insertAccount(input: NewAccountRecord): Promise<boolean> {
+    let account: AccountRecord;
+    try {
+      account = this.#sealed(input);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.#closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
       this.#pending.push({ account, resolve, reject });
@@ -252,10 +273,10 @@ export class PostgresStore implements Store {
     return accounts.map((a, i) => first.get(keyOf(a)) === i && inserted.has(keyOf(a)));
   }
 
-  async insertAccountBatch(accounts: readonly AccountRecord[]): Promise<boolean[]> {
+  async insertAccountBatch(accounts: readonly NewAccountRecord[]): Promise<boolean[]> {
     if (this.#closed) throw new Error('store is closed');
     if (accounts.length === 0) return [];
-    return this.#insertMany(accounts);
+    return this.#insertMany(accounts.map((a) => this.#sealed(a)));
   }
 
   async listAccountsPage(

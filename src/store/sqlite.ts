@@ -1,13 +1,15 @@
 /**
- * The embedded default store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so the
- * single-writer rule holds by construction. Account inserts use group commit: the inserts that
- * arrive in one event-loop turn share one transaction, and each promise resolves only after that
- * transaction's COMMIT, so an answered create is durable (synchronous=FULL by default).
+ * The embedded default store: one SQLite file in WAL mode. Reads run on this thread's connection;
+ * every write goes through one write path (sqlite-write-path.ts: a writer thread that owns the only
+ * write connection, so the single-writer rule holds by construction). Writes use group commit: the
+ * writes that arrive in one event-loop turn share one transaction, and each promise resolves only
+ * after that transaction's COMMIT, so an answered write is durable (synchronous=FULL by default).
  */
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { AccountCache } from './account-cache.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
 import type {
   AccountPatch,
@@ -15,16 +17,30 @@ import type {
   AppRecord,
   IdempotencyRecord,
   MessageRecord,
+  NewAccountRecord,
   NewMessage,
   RelationRecord,
   Store,
 } from './port.js';
+import { InProcessWriter, ThreadWriter, type WritePath } from './sqlite-write-path.js';
+import {
+  type AccountInsertParams,
+  type Durability,
+  type InsertedMessage,
+  openConnection,
+  type WriteOp,
+} from './sqlite-writes.js';
 
-export type Durability = 'full' | 'normal';
+export type { Durability } from './sqlite-writes.js';
+
+/** ~0.5 KiB each: some 25 MiB at most. */
+const DEFAULT_ACCOUNT_CACHE = 50_000;
 
 export interface SqliteOptions {
   /** File path, or ':memory:'. */
   path: string;
+  /** Accounts kept in memory for reads (default 50,000; 0 turns the cache off). */
+  accountCacheSize?: number;
   /** 'full' (default): every answered write is fsync-durable. 'normal': WAL-safe, may lose the last commits on power loss. */
   durability?: Durability;
 }
@@ -65,66 +81,73 @@ const BOOLEAN_FIELDS = new Set([
 ]);
 
 const SQL = {
-  insertAccount: `INSERT INTO accounts (app_key, accid, token_sealed, name, icon, sign, email, birth, mobile, ex, props,
-      gender, blocked, mute, mute_p2p, mute_team, mute_room, mute_qchat, mute_av, donnop, created_at, updated_at)
-    VALUES (@appKey, @accid, @tokenSealed, @name, @icon, @sign, @email, @birth, @mobile, @ex, @props,
-      @gender, @blocked, @mute, @muteP2P, @muteTeam, @muteRoom, @muteQChat, @muteAv, @donnop, @createdAt, @updatedAt)
-    ON CONFLICT (app_key, accid) DO NOTHING`,
   getAccount: 'SELECT * FROM accounts WHERE app_key = ? AND accid = ?',
   getAccountsJson: 'SELECT * FROM accounts WHERE app_key = ? AND accid IN (SELECT value FROM json_each(?))',
   countAccounts: 'SELECT count(*) AS n FROM accounts WHERE app_key = ?',
   listAccountsFirst: 'SELECT * FROM accounts WHERE app_key = ? ORDER BY accid LIMIT ?',
   listAccountsAfter: 'SELECT * FROM accounts WHERE app_key = ? AND accid > ? ORDER BY accid LIMIT ?',
-  addRelation: `INSERT INTO account_relations (app_key, accid, type, target_accid, created_at)
-    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  removeRelation:
-    'DELETE FROM account_relations WHERE app_key = ? AND accid = ? AND type = ? AND target_accid = ?',
   listRelations: `SELECT type, target_accid, created_at FROM account_relations WHERE app_key = ? AND accid = ?
     ORDER BY created_at, target_accid`,
   getIdempotency: 'SELECT * FROM idempotency_keys WHERE app_key = ? AND key = ?',
-  insertIdempotency: `INSERT INTO idempotency_keys (app_key, key, response_sealed, created_at)
-    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  deleteIdempotencyBefore: 'DELETE FROM idempotency_keys WHERE created_at < ?',
-  insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
-    VALUES (@appKey, @name, @secretSealed, @previousSecretSealed, @previousSecretExpiresAt, @createdAt)
-    ON CONFLICT (app_key) DO NOTHING`,
   getApp: 'SELECT * FROM apps WHERE app_key = ?',
   listApps: 'SELECT * FROM apps ORDER BY created_at, app_key',
-  updateAppSecrets: `UPDATE apps SET secret_sealed = @secretSealed, previous_secret_sealed = @previousSecretSealed,
-    previous_secret_expires_at = @previousSecretExpiresAt WHERE app_key = @appKey`,
-  insertMessage: `INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
-    VALUES (@appKey, @scene, @from, @to, @idClient, @time, @fields)
-    ON CONFLICT (app_key, from_accid, id_client) DO NOTHING`,
-  getMessageByClientId: 'SELECT * FROM messages WHERE app_key = ? AND from_accid = ? AND id_client = ?',
-  insertOffline: 'INSERT OR IGNORE INTO offline_messages (app_key, accid, message_id) VALUES (?, ?, ?)',
   listOffline: `SELECT m.* FROM offline_messages o JOIN messages m ON m.id = o.message_id
     WHERE o.app_key = ? AND o.accid = ? ORDER BY o.message_id LIMIT ?`,
-  ackOffline: `DELETE FROM offline_messages WHERE app_key = ? AND accid = ?
-    AND message_id IN (SELECT value FROM json_each(?))`,
 } as const;
-
-interface PendingWrite {
-  /** Runs inside the group transaction; its value resolves the caller's promise. */
-  run: () => unknown;
-  resolve: (value: never) => void;
-  reject: (err: unknown) => void;
-}
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
+  readonly #writes: WritePath;
   #stmts: { -readonly [K in keyof typeof SQL]?: Database.Statement } = {};
-  #pending: PendingWrite[] = [];
-  #flushScheduled = false;
   #closed = false;
+  readonly #cache: AccountCache;
+  /** The write generation the cache reflects (see #cacheUsable). */
+  #known: number | undefined;
+  #generation: Database.Statement | undefined;
 
   constructor(options: SqliteOptions) {
+    const durability = options.durability ?? 'full';
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.#db = new Database(options.path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${options.durability === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
+    this.#db = openConnection(options.path, durability, Database);
+    // Another connection to ':memory:' would open another (empty) database.
+    this.#writes =
+      options.path === ':memory:'
+        ? new InProcessWriter(this.#db)
+        : new ThreadWriter(options.path, durability);
+    this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
+    this.#writes.onCommit = (touched, before, after) => {
+      for (const key of touched) this.#cache.delete(key);
+      // A generation we did not write in between: another process (a CLI import, say) committed.
+      if (before !== this.#known) this.#cache.clear();
+      this.#known = after;
+    };
+  }
+
+  /**
+   * Whether reads may use the account cache now. Every group commit moves the write generation on;
+   * our own commits are reported with the generation they started from (onCommit above), so a
+   * generation we cannot explain was written by another process: then the cache starts over. While
+   * a group of ours is out, its COMMIT may be visible before its report: read the database then.
+   */
+  #cacheUsable(): boolean {
+    if (this.#cache.capacity === 0) return false;
+    let now: number | undefined;
+    try {
+      this.#generation ??= this.#db.prepare("SELECT v FROM nimbase_meta WHERE k = 'writes'").pluck();
+      now = this.#generation.get() as number | undefined;
+    } catch {
+      return false; // not migrated yet
+    }
+    if (now === this.#known) return true;
+    if (this.#writes.busy()) return false;
+    this.#cache.clear();
+    this.#known = now;
+    return true;
+  }
+
+  useSealingKey(key: Uint8Array): void {
+    this.#writes.useSealingKey(key);
   }
 
   #stmt(name: keyof typeof SQL): Database.Statement {
@@ -136,6 +159,11 @@ export class SqliteStore implements Store {
     return s;
   }
 
+  #write<T>(op: WriteOp): Promise<T> {
+    return this.#writes.submit(op) as Promise<T>;
+  }
+
+  /** Runs before any write (the writer thread starts on the first one), on this connection. */
   async migrate(): Promise<number> {
     const db = this.#db;
     db.exec(
@@ -163,70 +191,45 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<boolean> {
+    if (this.#writes.broken()) return false;
     return this.#db.prepare('SELECT 1 AS ok').get() !== undefined;
   }
 
-  insertAccount(account: AccountRecord): Promise<boolean> {
-    const params = accountParams(account);
-    return this.#groupWrite(() => this.#stmt('insertAccount').run(params).changes === 1);
-  }
-
-  /** Queues a write for the group commit; resolves after its transaction's COMMIT. */
-  #groupWrite<T>(run: () => T): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error('store is closed'));
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run, resolve: resolve as (value: never) => void, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
-  }
-
-  /**
-   * One transaction for every write queued during the last event-loop turn. A statement that fails
-   * is rolled back alone (SQLite statements are atomic) and rejects only its own caller.
-   */
-  #flush(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#flushScheduled = false;
-    if (batch.length === 0) return;
-    let results: ({ value: unknown } | { err: unknown })[];
-    try {
-      results = this.#db
-        .transaction(() =>
-          batch.map((p) => {
-            try {
-              return { value: p.run() };
-            } catch (err) {
-              // Some errors (disk full, I/O) roll the whole transaction back: then fail them all.
-              if (!this.#db.inTransaction) throw err;
-              return { err };
-            }
-          }),
-        )
-        .immediate();
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const r = results[i]!;
-      if ('err' in r) batch[i]!.reject(r.err);
-      else batch[i]!.resolve(r.value as never);
-    }
+  insertAccount(account: NewAccountRecord): Promise<boolean> {
+    return this.#write({ kind: 'insertAccount', params: accountParams(account), token: account.token });
   }
 
   async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {
+    const cached = this.#cacheUsable();
+    const key = AccountCache.key(appKey, accid);
+    if (cached) {
+      const hit = this.#cache.get(key);
+      if (hit) return hit;
+    }
     const row = this.#stmt('getAccount').get(appKey, accid) as Row | undefined;
-    return row ? accountFromRow(row) : undefined;
+    if (!row) return undefined;
+    return cached ? this.#cache.set(key, accountFromRow(row)) : accountFromRow(row);
   }
 
   async getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
     if (accids.length === 0) return [];
-    const rows = this.#stmt('getAccountsJson').all(appKey, JSON.stringify(accids)) as Row[];
-    return rows.map(accountFromRow);
+    const cached = this.#cacheUsable();
+    const found: AccountRecord[] = [];
+    let misses: string[] = [];
+    if (!cached) misses = [...accids];
+    else
+      for (const accid of accids.length > 1 ? new Set(accids) : accids) {
+        const hit = this.#cache.get(AccountCache.key(appKey, accid));
+        if (hit) found.push(hit);
+        else misses.push(accid);
+      }
+    if (misses.length === 0) return found;
+    const rows = this.#stmt('getAccountsJson').all(appKey, JSON.stringify(misses)) as Row[];
+    for (const row of rows) {
+      const record = accountFromRow(row);
+      found.push(cached ? this.#cache.set(AccountCache.key(appKey, record.accid), record) : record);
+    }
+    return found;
   }
 
   async updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean> {
@@ -239,33 +242,23 @@ export class SqliteStore implements Store {
       params[key] = toSql(key, value);
     }
     if (sets.length === 0) return (await this.getAccount(appKey, accid)) !== undefined;
-    // Dynamic column lists are prepared per shape; better-sqlite3 caches nothing, so keep a small cache.
+    // The statement is prepared per set of columns (the writer keeps a small cache of them).
     const sql = `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = @appKey AND accid = @accid`;
-    const update = this.#prepareCached(sql);
-    // Group-committed like inserts: one fsync per event-loop turn, not one per update.
-    return this.#groupWrite(() => update.run(params).changes === 1);
-  }
-
-  #dynamic = new Map<string, Database.Statement>();
-  #prepareCached(sql: string): Database.Statement {
-    let s = this.#dynamic.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      if (this.#dynamic.size < 512) this.#dynamic.set(sql, s);
-    }
-    return s;
+    const changes = await this.#writes.submit({ kind: 'run', sql, params }, AccountCache.key(appKey, accid));
+    return changes === 1;
   }
 
   async countAccounts(appKey: string): Promise<number> {
     return (this.#stmt('countAccounts').get(appKey) as { n: number }).n;
   }
 
-  async insertAccountBatch(accounts: readonly AccountRecord[]): Promise<boolean[]> {
-    if (this.#closed) throw new Error('store is closed');
+  async insertAccountBatch(accounts: readonly NewAccountRecord[]): Promise<boolean[]> {
     if (accounts.length === 0) return [];
-    const insert = this.#stmt('insertAccount');
-    const params = accounts.map(accountParams);
-    return this.#db.transaction(() => params.map((p) => insert.run(p).changes === 1)).immediate();
+    // One atomic op: the whole batch is stored, or (an error) none of it.
+    return this.#write<boolean[]>({
+      kind: 'atomic',
+      ops: accounts.map((a) => ({ kind: 'insertAccount', params: accountParams(a), token: a.token })),
+    });
   }
 
   async listAccountsPage(
@@ -282,8 +275,11 @@ export class SqliteStore implements Store {
   }
 
   async setRelation(appKey: string, accid: string, r: RelationRecord, on: boolean): Promise<void> {
-    if (on) this.#stmt('addRelation').run(appKey, accid, r.type, r.targetAccid, r.createdAt);
-    else this.#stmt('removeRelation').run(appKey, accid, r.type, r.targetAccid);
+    await this.#write(
+      on
+        ? { kind: 'run', sql: 'addRelation', params: [appKey, accid, r.type, r.targetAccid, r.createdAt] }
+        : { kind: 'run', sql: 'removeRelation', params: [appKey, accid, r.type, r.targetAccid] },
+    );
   }
 
   async listRelations(appKey: string, accid: string): Promise<RelationRecord[]> {
@@ -306,27 +302,24 @@ export class SqliteStore implements Store {
   }
 
   async insertIdempotency(r: IdempotencyRecord): Promise<boolean> {
-    return (
-      this.#stmt('insertIdempotency').run(r.appKey, r.key, Buffer.from(r.responseSealed), r.createdAt)
-        .changes === 1
-    );
+    const params = [r.appKey, r.key, Buffer.from(r.responseSealed), r.createdAt];
+    return (await this.#write<number>({ kind: 'run', sql: 'insertIdempotency', params })) === 1;
   }
 
-  async deleteIdempotencyBefore(createdBefore: number): Promise<number> {
-    return this.#stmt('deleteIdempotencyBefore').run(createdBefore).changes;
+  deleteIdempotencyBefore(createdBefore: number): Promise<number> {
+    return this.#write({ kind: 'run', sql: 'deleteIdempotencyBefore', params: [createdBefore] });
   }
 
   async insertApp(app: AppRecord): Promise<boolean> {
-    return (
-      this.#stmt('insertApp').run({
-        appKey: app.appKey,
-        name: app.name,
-        secretSealed: Buffer.from(app.secretSealed),
-        previousSecretSealed: app.previousSecretSealed ? Buffer.from(app.previousSecretSealed) : null,
-        previousSecretExpiresAt: app.previousSecretExpiresAt ?? null,
-        createdAt: app.createdAt,
-      }).changes === 1
-    );
+    const params = {
+      appKey: app.appKey,
+      name: app.name,
+      secretSealed: Buffer.from(app.secretSealed),
+      previousSecretSealed: app.previousSecretSealed ? Buffer.from(app.previousSecretSealed) : null,
+      previousSecretExpiresAt: app.previousSecretExpiresAt ?? null,
+      createdAt: app.createdAt,
+    };
+    return (await this.#write<number>({ kind: 'run', sql: 'insertApp', params })) === 1;
   }
 
   async getApp(appKey: string): Promise<AppRecord | undefined> {
@@ -342,14 +335,13 @@ export class SqliteStore implements Store {
     appKey: string,
     s: Pick<AppRecord, 'secretSealed' | 'previousSecretSealed' | 'previousSecretExpiresAt'>,
   ): Promise<boolean> {
-    return (
-      this.#stmt('updateAppSecrets').run({
-        appKey,
-        secretSealed: Buffer.from(s.secretSealed),
-        previousSecretSealed: s.previousSecretSealed ? Buffer.from(s.previousSecretSealed) : null,
-        previousSecretExpiresAt: s.previousSecretExpiresAt ?? null,
-      }).changes === 1
-    );
+    const params = {
+      appKey,
+      secretSealed: Buffer.from(s.secretSealed),
+      previousSecretSealed: s.previousSecretSealed ? Buffer.from(s.previousSecretSealed) : null,
+      previousSecretExpiresAt: s.previousSecretExpiresAt ?? null,
+    };
+    return (await this.#write<number>({ kind: 'run', sql: 'updateAppSecrets', params })) === 1;
   }
 
   /**
@@ -357,23 +349,15 @@ export class SqliteStore implements Store {
    * COMMIT (one fsync), each answered after it. The message and its offline entries are one
    * savepoint inside the group, so they are stored together or not at all.
    */
-  insertMessage(
+  async insertMessage(
     m: NewMessage,
     offlineFor: readonly string[],
   ): Promise<{ message: MessageRecord; inserted: boolean }> {
     const params = { ...m, fields: JSON.stringify(m.fields) };
-    return this.#groupWrite(() =>
-      this.#db.transaction(() => {
-        const run = this.#stmt('insertMessage').run(params);
-        if (run.changes === 0) {
-          const row = this.#stmt('getMessageByClientId').get(m.appKey, m.from, m.idClient) as Row;
-          return { message: messageFromRow(row), inserted: false };
-        }
-        const id = Number(run.lastInsertRowid);
-        for (const accid of offlineFor) this.#stmt('insertOffline').run(m.appKey, accid, id);
-        return { message: { ...m, id }, inserted: true };
-      })(),
-    );
+    const r = await this.#write<InsertedMessage>({ kind: 'insertMessage', params, offlineFor });
+    return r.inserted
+      ? { message: { ...m, id: r.id }, inserted: true }
+      : { message: messageFromRow(r.row), inserted: false };
   }
 
   async listOffline(appKey: string, accid: string, limit: number): Promise<MessageRecord[]> {
@@ -382,13 +366,13 @@ export class SqliteStore implements Store {
 
   async ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return this.#stmt('ackOffline').run(appKey, accid, JSON.stringify(ids)).changes;
+    return this.#write({ kind: 'run', sql: 'ackOffline', params: [appKey, accid, JSON.stringify(ids)] });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#flush();
+    await this.#writes.close();
     this.#db.close();
   }
 }
@@ -399,10 +383,31 @@ function toSql(key: string, value: unknown): unknown {
   return value ?? null;
 }
 
-function accountParams(a: AccountRecord): Row {
-  const params: Row = { appKey: a.appKey, accid: a.accid };
-  for (const key of Object.keys(ACCOUNT_COLUMNS)) params[key] = toSql(key, a[key as keyof AccountRecord]);
-  return params;
+/** An insert's parameters in column order (AccountInsertParams); the writer appends the sealed token. */
+function accountParams(a: NewAccountRecord): AccountInsertParams {
+  return [
+    a.appKey,
+    a.accid,
+    a.name ?? null,
+    a.icon ?? null,
+    a.sign ?? null,
+    a.email ?? null,
+    a.birth ?? null,
+    a.mobile ?? null,
+    a.ex ?? null,
+    a.props ?? null,
+    a.gender,
+    a.blocked ? 1 : 0,
+    a.mute ? 1 : 0,
+    a.muteP2P ? 1 : 0,
+    a.muteTeam ? 1 : 0,
+    a.muteRoom ? 1 : 0,
+    a.muteQChat ? 1 : 0,
+    a.muteAv ? 1 : 0,
+    a.donnop ? 1 : 0,
+    a.createdAt,
+    a.updatedAt,
+  ];
 }
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));

@@ -3,10 +3,12 @@
  * idempotency records), run on every adapter listed in ADAPTERS.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { AccountRecord, Store } from '../../src/store/port.js';
+import type { Store } from '../../src/store/port.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { newAccount } from '../helpers/accounts.js';
 import { createTestDatabase, pgSkip } from '../helpers/pg.js';
 
 /** PostgreSQL: a fresh database per run, skipped with a reason when absent (fails when CI=true). */
@@ -20,6 +22,7 @@ const ADAPTERS: {
     skip: false,
     open: async () => {
       const store = new SqliteStore({ path: ':memory:' });
+      store.useSealingKey(randomBytes(32));
       await store.migrate();
       return { store, drop: async () => {} };
     },
@@ -30,28 +33,14 @@ const ADAPTERS: {
     open: async () => {
       const db = await createTestDatabase();
       const store = new PostgresStore({ url: db.url, maxConnections: 4 });
+      store.useSealingKey(randomBytes(32));
       await store.migrate();
       return { store, drop: () => db.drop() };
     },
   },
 ];
 
-const acct = (appKey: string, accid: string): AccountRecord => ({
-  appKey,
-  accid,
-  tokenSealed: Buffer.from([1, 2, 3]),
-  gender: 0,
-  blocked: false,
-  mute: false,
-  muteP2P: false,
-  muteTeam: false,
-  muteRoom: false,
-  muteQChat: false,
-  muteAv: false,
-  donnop: false,
-  createdAt: 1,
-  updatedAt: 1,
-});
+const acct = (appKey: string, accid: string) => newAccount(appKey, accid);
 
 for (const a of ADAPTERS)
   describe(`account store extensions on ${a.name}`, { skip: a.skip }, () => {

@@ -10,9 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { AccountRecord, AppRecord, Store } from '../../src/store/port.js';
+import { SecretVault, tokenOwner } from '../../src/security/vault.js';
+import type { AccountRecord, AppRecord, NewAccountRecord, Store } from '../../src/store/port.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { newAccount } from '../helpers/accounts.js';
 import { createTestDatabase, pgSkip } from '../helpers/pg.js';
 
 interface Adapter {
@@ -32,6 +34,7 @@ const ADAPTERS: Adapter[] = [
       return {
         async open() {
           const s = new SqliteStore({ path });
+          s.useSealingKey(KEY);
           await s.migrate();
           return s;
         },
@@ -49,6 +52,7 @@ const ADAPTERS: Adapter[] = [
       return {
         async open() {
           const s = new PostgresStore({ url: db.url, maxConnections: 4 });
+          s.useSealingKey(KEY);
           await s.migrate();
           return s;
         },
@@ -59,29 +63,24 @@ const ADAPTERS: Adapter[] = [
 ];
 
 const token = () => new Uint8Array(randomBytes(40));
+/** Every store of the suite seals new accounts' tokens with this key. */
+const KEY = randomBytes(32);
+const vault = new SecretVault(KEY);
 
 function app(appKey: string, over: Partial<AppRecord> = {}): AppRecord {
   return { appKey, name: `app ${appKey}`, secretSealed: token(), createdAt: 1_700_000_000_000, ...over };
 }
 
-function account(appKey: string, accid: string, over: Partial<AccountRecord> = {}): AccountRecord {
-  return {
-    appKey,
-    accid,
-    tokenSealed: token(),
-    gender: 0,
-    blocked: false,
-    mute: false,
-    muteP2P: false,
-    muteTeam: false,
-    muteRoom: false,
-    muteQChat: false,
-    muteAv: false,
-    donnop: false,
-    createdAt: 1_700_000_000_123,
-    updatedAt: 1_700_000_000_123,
-    ...over,
-  };
+const account = newAccount;
+
+/** The stored row equals the inserted account, and its sealed token opens to the inserted token. */
+function assertStored(got: AccountRecord | undefined, want: NewAccountRecord): void {
+  assert.ok(got, `${want.accid} is stored`);
+  const { tokenSealed, ...rest } = got;
+  const { token: plainToken, ...wantRest } = want;
+  assert.deepEqual(plain(rest), plain(wantRest));
+  assert.ok(!Buffer.from(tokenSealed).includes(plainToken), 'the token is not stored in the clear');
+  assert.equal(vault.open(tokenSealed, tokenOwner(want.appKey, want.accid)), plainToken);
 }
 
 /** Compares records with byte arrays as plain arrays (Buffer vs Uint8Array). */
@@ -169,11 +168,11 @@ for (const adapter of ADAPTERS) {
         updatedAt: 1_800_000_000_001,
       });
       assert.equal(await store.insertAccount(full), true);
-      assert.deepEqual(plain(await store.getAccount(key, 'full')), plain(full));
+      assertStored(await store.getAccount(key, 'full'), full);
       const bare = account(key, 'bare');
       assert.equal(await store.insertAccount(bare), true);
       const got = await store.getAccount(key, 'bare');
-      assert.deepEqual(plain(got), plain(bare));
+      assertStored(got, bare);
       assert.equal(got?.name, undefined);
     });
 
@@ -182,7 +181,7 @@ for (const adapter of ADAPTERS) {
       const first = account(key, 'zhang');
       assert.equal(await store.insertAccount(first), true);
       assert.equal(await store.insertAccount(account(key, 'zhang', { name: 'second' })), false);
-      assert.deepEqual(plain(await store.getAccount(key, 'zhang')), plain(first));
+      assertStored(await store.getAccount(key, 'zhang'), first);
     });
 
     it('keeps apps apart: one accid in two apps is two accounts', async () => {
@@ -259,10 +258,11 @@ for (const adapter of ADAPTERS) {
         }),
         true,
       );
+      const { token: _, ...aStored } = a;
       assert.deepEqual(
         plain(await store.getAccount(key, 'upd')),
         plain({
-          ...a,
+          ...aStored,
           name: 'new',
           icon: undefined,
           blocked: true,

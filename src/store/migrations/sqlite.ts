@@ -86,4 +86,14 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    // The write generation: every group commit adds 1, so a process that caches rows can tell its
+    // own commits from another process's (SqliteStore's account cache, sqlite-writes.ts).
+    version: 11,
+    name: 'write generation',
+    sql: `
+      CREATE TABLE nimbase_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+      INSERT INTO nimbase_meta (k, v) VALUES ('writes', 0);
+    `,
+  },
 ];

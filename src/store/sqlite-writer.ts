@@ -1,0 +1,67 @@
+/**
+ * The SQLite writer thread: it owns the store's only write connection. The store posts the writes of
+ * each event-loop turn as one message; every message that arrives while a COMMIT is in progress
+ * joins the next group, so under load one fsync covers many requests and none of it runs on the
+ * thread that serves HTTP and WebSocket traffic. Results go back only after COMMIT returned.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import {
+  type FromWriter,
+  openConnection,
+  SqliteWriteExecutor,
+  type ToWriter,
+  type WriteOp,
+  type WriterData,
+} from './sqlite-writes.js';
+
+if (!parentPort) throw new Error('sqlite-writer.ts runs as a worker thread');
+const port = parentPort;
+const data = workerData as WriterData;
+const db = openConnection(data.path, data.durability, Database);
+const executor = new SqliteWriteExecutor(db, data.key);
+
+let queued: { id: number; ops: WriteOp[] }[] = [];
+let scheduled = false;
+
+function flush(): void {
+  scheduled = false;
+  const batches = queued;
+  queued = [];
+  if (batches.length === 0) return;
+  const all = batches.length === 1 ? batches[0]!.ops : batches.flatMap((b) => b.ops);
+  const { results, before, after } = executor.runGroup(all);
+  let at = 0;
+  const message: FromWriter = {
+    type: 'results',
+    batches: batches.map((b) => {
+      const start = at;
+      at += b.ops.length;
+      return { id: b.id, results: results.slice(start, at) };
+    }),
+    before,
+    after,
+  };
+  port.postMessage(message);
+}
+
+port.on('message', (m: ToWriter) => {
+  switch (m.type) {
+    case 'ops':
+      queued.push({ id: m.id, ops: m.ops });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+      return;
+    case 'key':
+      executor.useSealingKey(m.key);
+      return;
+    case 'close':
+      flush();
+      db.close();
+      port.postMessage({ type: 'closed' } satisfies FromWriter);
+      port.close();
+      return;
+  }
+});

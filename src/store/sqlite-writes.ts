@@ -1,0 +1,235 @@
+/**
+ * The SQLite write path, shared by the writer thread (sqlite-writer.ts) and the in-process writer
+ * (':memory:' databases, which one connection must own). A write is a plain, structured-cloneable
+ * op, so it can cross a thread boundary; `runGroup` applies the ops queued during one turn in ONE
+ * transaction (group commit: one COMMIT, one fsync), each op in its own savepoint so that a failing
+ * statement rolls back and fails alone.
+ *
+ * Account tokens are sealed here, where the row is written: AES-GCM costs a few µs per token, and on
+ * the writer thread that work leaves the request path.
+ */
+import type Database from 'better-sqlite3';
+import { SecretVault, tokenOwner } from '../security/vault.js';
+
+export const WRITE_SQL = {
+  // Positional (an array clones faster than an object across threads); see AccountInsertParams.
+  insertAccount: `INSERT INTO accounts (app_key, accid, name, icon, sign, email, birth, mobile, ex, props,
+      gender, blocked, mute, mute_p2p, mute_team, mute_room, mute_qchat, mute_av, donnop, created_at, updated_at,
+      token_sealed)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (app_key, accid) DO NOTHING`,
+  addRelation: `INSERT INTO account_relations (app_key, accid, type, target_accid, created_at)
+    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  removeRelation:
+    'DELETE FROM account_relations WHERE app_key = ? AND accid = ? AND type = ? AND target_accid = ?',
+  insertIdempotency: `INSERT INTO idempotency_keys (app_key, key, response_sealed, created_at)
+    VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  deleteIdempotencyBefore: 'DELETE FROM idempotency_keys WHERE created_at < ?',
+  insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
+    VALUES (@appKey, @name, @secretSealed, @previousSecretSealed, @previousSecretExpiresAt, @createdAt)
+    ON CONFLICT (app_key) DO NOTHING`,
+  updateAppSecrets: `UPDATE apps SET secret_sealed = @secretSealed, previous_secret_sealed = @previousSecretSealed,
+    previous_secret_expires_at = @previousSecretExpiresAt WHERE app_key = @appKey`,
+  insertMessage: `INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
+    VALUES (@appKey, @scene, @from, @to, @idClient, @time, @fields)
+    ON CONFLICT (app_key, from_accid, id_client) DO NOTHING`,
+  getMessageByClientId: 'SELECT * FROM messages WHERE app_key = ? AND from_accid = ? AND id_client = ?',
+  insertOffline: 'INSERT OR IGNORE INTO offline_messages (app_key, accid, message_id) VALUES (?, ?, ?)',
+  generation: "SELECT v FROM nimbase_meta WHERE k = 'writes'",
+  totalChanges: 'SELECT total_changes()',
+  nextGeneration: "UPDATE nimbase_meta SET v = v + 1 WHERE k = 'writes' RETURNING v",
+  ackOffline: `DELETE FROM offline_messages WHERE app_key = ? AND accid = ?
+    AND message_id IN (SELECT value FROM json_each(?))`,
+} as const;
+
+export type WriteSqlName = keyof typeof WRITE_SQL;
+
+/**
+ * insertAccount's columns in order, app_key to updated_at (booleans as 0/1, unset strings null); the
+ * sealed token is appended where it is sealed.
+ */
+export type AccountInsertParams = unknown[];
+type Params = readonly unknown[] | Record<string, unknown>;
+
+export type WriteOp =
+  /** One statement; its value is the number of changed rows. `sql` is a WRITE_SQL name or, for the
+   * few statements built per shape (account updates), the SQL text itself. */
+  | { kind: 'run'; sql: string; params: Params }
+  /** An account insert; `token` is sealed here. Value: true when inserted, false when it existed. */
+  | { kind: 'insertAccount'; params: AccountInsertParams; token: string }
+  /** A message and its offline entries, stored together. Value: InsertedMessage. */
+  | { kind: 'insertMessage'; params: Record<string, unknown>; offlineFor: readonly string[] }
+  /** Several ops that succeed or fail together (batch create, import). Value: their values. */
+  | { kind: 'atomic'; ops: readonly WriteOp[] };
+
+/** What an insertMessage op resolves to: the new id, or the row stored earlier under the same idClient. */
+export type InsertedMessage =
+  | { inserted: true; id: number }
+  | { inserted: false; row: Record<string, unknown> };
+
+export type WriteResult = { ok: true; value: unknown } | { ok: false; error: WriteError };
+/** A group's results, and the write generation before and after it (undefined: not migrated yet). */
+export interface GroupResult {
+  results: WriteResult[];
+  before: number | undefined;
+  after: number | undefined;
+}
+/** A failed op, as it crosses the thread boundary (Error objects lose their class there). */
+export interface WriteError {
+  message: string;
+  code?: string | undefined;
+}
+
+export const writeErrorOf = (err: unknown): WriteError => ({
+  message: err instanceof Error ? err.message : String(err),
+  code:
+    (err as { code?: unknown } | null)?.code === undefined
+      ? undefined
+      : String((err as { code: unknown }).code),
+});
+
+/** The Error a caller sees for a failed op. */
+export function errorFromWrite(e: WriteError): Error {
+  const err = new Error(e.message) as Error & { code?: string };
+  if (e.code !== undefined) err.code = e.code;
+  return err;
+}
+
+export class SqliteWriteExecutor {
+  readonly #db: Database.Database;
+  readonly #stmts = new Map<string, Database.Statement>();
+  #vault: SecretVault | undefined;
+
+  constructor(db: Database.Database, sealingKey?: Uint8Array) {
+    this.#db = db;
+    if (sealingKey) this.useSealingKey(sealingKey);
+  }
+
+  useSealingKey(key: Uint8Array): void {
+    this.#vault = new SecretVault(key);
+  }
+
+  #stmt(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare((WRITE_SQL as Record<string, string>)[sql] ?? sql);
+      // Statements built per shape are few (one per set of updated columns); still, bound the cache.
+      if (this.#stmts.size < 512) this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /**
+   * Applies `ops` in one transaction and commits it. A statement that fails rolls back alone and
+   * fails only its own op. An error that aborts the whole transaction (disk full, I/O) fails every
+   * op of the group. A group that changed rows also moves the write generation on by one: `before`
+   * is the value it found, so a reader that saw `before` knows no other process wrote in between.
+   */
+  runGroup(ops: readonly WriteOp[]): GroupResult {
+    try {
+      return this.#db
+        .transaction(() => {
+          const before = this.#stmt('generation').pluck().get() as number | undefined;
+          const totalChanges = this.#stmt('totalChanges').pluck();
+          const start = totalChanges.get() as number;
+          const results = ops.map((op) => this.#runIsolated(op));
+          const changed = (totalChanges.get() as number) !== start;
+          const after = changed ? (this.#stmt('nextGeneration').pluck().get() as number | undefined) : before;
+          return { results, before, after };
+        })
+        .immediate();
+    } catch (err) {
+      const error = writeErrorOf(err);
+      return { results: ops.map(() => ({ ok: false, error })), before: undefined, after: undefined };
+    }
+  }
+
+  #runIsolated(op: WriteOp): WriteResult {
+    try {
+      // One statement is atomic by itself; several run in a SAVEPOINT (a better-sqlite3 transaction
+      // function nested in another).
+      const single = op.kind === 'run' || op.kind === 'insertAccount';
+      return { ok: true, value: single ? this.#run(op) : this.#db.transaction(() => this.#run(op))() };
+    } catch (err) {
+      if (!this.#db.inTransaction) throw err;
+      return { ok: false, error: writeErrorOf(err) };
+    }
+  }
+
+  #run(op: WriteOp): unknown {
+    switch (op.kind) {
+      case 'run':
+        return this.#stmt(op.sql).run(bindable(op.params)).changes;
+      case 'insertAccount': {
+        if (!this.#vault) throw new Error('the store has no sealing key (useSealingKey was not called)');
+        const p = op.params;
+        p.push(this.#vault.seal(op.token, tokenOwner(p[0] as string, p[1] as string)));
+        return this.#stmt('insertAccount').run(p).changes === 1;
+      }
+      case 'insertMessage': {
+        const p = op.params;
+        const run = this.#stmt('insertMessage').run(p);
+        if (run.changes === 0) {
+          const row = this.#stmt('getMessageByClientId').get(p.appKey, p.from, p.idClient);
+          return { inserted: false, row } as InsertedMessage;
+        }
+        const id = Number(run.lastInsertRowid);
+        const offline = this.#stmt('insertOffline');
+        for (const accid of op.offlineFor) offline.run(p.appKey, accid, id);
+        return { inserted: true, id } as InsertedMessage;
+      }
+      case 'atomic':
+        return op.ops.map((o) => this.#run(o));
+    }
+  }
+}
+
+/**
+ * Structured clone turns a Buffer into a plain Uint8Array, which better-sqlite3 does not bind: wrap
+ * those again, in place (an op's params belong to the op).
+ */
+function bindable(params: Params): Params {
+  const p = params as Record<string, unknown>;
+  for (const k in p) {
+    const v = p[k];
+    if (v instanceof Uint8Array && !Buffer.isBuffer(v))
+      p[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  }
+  return params;
+}
+
+export type Durability = 'full' | 'normal';
+
+/** Opens a connection with the settings every connection of the store uses. */
+export function openConnection(
+  path: string,
+  durability: Durability,
+  Driver: typeof Database,
+): Database.Database {
+  const db = new Driver(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${durability === 'normal' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** Messages between the store and its writer thread. */
+export type ToWriter =
+  | { type: 'ops'; id: number; ops: WriteOp[] }
+  | { type: 'key'; key: Uint8Array }
+  | { type: 'close' };
+export type FromWriter =
+  | {
+      type: 'results';
+      /** Every message the group covered, with its ops' results in order. */
+      batches: { id: number; results: WriteResult[] }[];
+      before: number | undefined;
+      after: number | undefined;
+    }
+  | { type: 'closed' };
+export interface WriterData {
+  path: string;
+  durability: Durability;
+  key?: Uint8Array | undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * SqliteStore's account cache and writer thread: reads served from memory must never be stale,
+ * whoever wrote (this store, or another process on the same file, such as a CLI import).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { newAccount } from '../helpers/accounts.js';
+
+const KEY = randomBytes(32);
+const APP = 'cacheapp';
+
+const account = (accid: string, name: string) => newAccount(APP, accid, { name });
+
+async function open(path: string, accountCacheSize?: number): Promise<SqliteStore> {
+  const s = new SqliteStore({ path, accountCacheSize });
+  s.useSealingKey(KEY);
+  await s.migrate();
+  return s;
+}
+
+describe('SqliteStore account cache', () => {
+  let dir: string;
+  let path: string;
+  let server: SqliteStore;
+  let tool: SqliteStore;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'nimbase-cache-'));
+    path = join(dir, 'nimbase.db');
+    server = await open(path);
+    tool = await open(path);
+    await server.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
+  });
+  after(async () => {
+    await server.close();
+    await tool.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves repeated reads from memory: the same frozen record', async () => {
+    await server.insertAccount(account('a', 'A'));
+    const first = await server.getAccount(APP, 'a');
+    assert.equal(first?.name, 'A');
+    assert.equal(await server.getAccount(APP, 'a'), first, 'the second read is the cached record');
+    assert.ok(Object.isFrozen(first));
+    const [viaBatch] = await server.getAccounts(APP, ['a']);
+    assert.equal(viaBatch, first);
+  });
+
+  it("drops a row this store updated, before the update's caller is answered", async () => {
+    await server.insertAccount(account('b', 'B'));
+    assert.equal((await server.getAccount(APP, 'b'))?.name, 'B');
+    assert.equal(await server.updateAccount(APP, 'b', { name: 'B2' }), true);
+    assert.equal((await server.getAccount(APP, 'b'))?.name, 'B2');
+    assert.deepEqual((await server.getAccounts(APP, ['b', 'a'])).map((r) => r.name).sort(), ['A', 'B2']);
+  });
+
+  it('sees what another process committed: the cache starts over', async () => {
+    await server.insertAccount(account('c', 'C'));
+    assert.equal((await server.getAccount(APP, 'c'))?.name, 'C');
+    assert.equal((await server.getAccounts(APP, ['c', 'a'])).length, 2);
+    // Another handle on the file (a CLI import while the server runs) changes the row...
+    assert.equal(await tool.updateAccount(APP, 'c', { name: 'C-by-tool' }), true);
+    // ...and the server's next reads see it, single and batched.
+    assert.equal((await server.getAccount(APP, 'c'))?.name, 'C-by-tool');
+    assert.equal((await server.getAccounts(APP, ['c']))[0]?.name, 'C-by-tool');
+    // Both write again in turn: each still sees the other's commits.
+    await server.updateAccount(APP, 'c', { name: 'C3' });
+    assert.equal((await tool.getAccount(APP, 'c'))?.name, 'C3');
+    await tool.updateAccount(APP, 'c', { name: 'C4' });
+    await server.updateAccount(APP, 'a', { name: 'A2' });
+    assert.equal((await server.getAccount(APP, 'c'))?.name, 'C4', 'a foreign commit between two of ours');
+  });
+
+  it('keeps a read that races its own commit correct (writes in flight)', async () => {
+    await server.insertAccount(account('d', 'D0'));
+    for (let i = 1; i <= 20; i++) {
+      const write = server.updateAccount(APP, 'd', { name: `D${i}` });
+      const during = await server.getAccount(APP, 'd');
+      assert.ok(during?.name === `D${i - 1}` || during?.name === `D${i}`, `read during write ${i}`);
+      await write;
+      assert.equal((await server.getAccount(APP, 'd'))?.name, `D${i}`, `read after write ${i}`);
+    }
+  });
+
+  it('works with the cache off, and bounds it', async () => {
+    const off = await open(path, 0);
+    try {
+      assert.equal((await off.getAccount(APP, 'a'))?.name, 'A2');
+      assert.notEqual(await off.getAccount(APP, 'a'), await off.getAccount(APP, 'a'), 'fresh objects');
+    } finally {
+      await off.close();
+    }
+    const tiny = await open(path, 2);
+    try {
+      const names = await Promise.all(
+        ['a', 'b', 'c', 'd'].map(async (id) => (await tiny.getAccount(APP, id))?.name),
+      );
+      assert.deepEqual(names, ['A2', 'B2', 'C4', 'D20']);
+      assert.equal((await tiny.getAccount(APP, 'a'))?.name, 'A2', 'an evicted row is read again');
+    } finally {
+      await tiny.close();
+    }
+  });
+});
