@@ -8,6 +8,10 @@
  *                    [--scenario create] [--durability full|normal] [--loader wrk|autocannon]
  *                    [--no-build] [--cpu-prof] [--nice=-10]
  *                    [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
+ *                    [--database-url postgres://postgres@127.0.0.1:5432/test]
+ *
+ * With --database-url (PostgreSQL), each scenario's server gets a fresh database created on that
+ * server (nimbase_bench_<pid>_<n>, dropped afterwards) instead of a SQLite file.
  *
  * The client-gateway scenarios (bench/lib/gateway.ts, `--scenario gateway` alone) run after the HTTP
  * ones against their own ceiling, a bare `ws` relay (bench/relay-server.mjs).
@@ -41,6 +45,7 @@ const { values: opt } = parseArgs({
     'gateway-pairs': { type: 'string', default: '100' },
     'gateway-window': { type: 'string', default: '4' },
     sessions: { type: 'string', default: '1000' },
+    'database-url': { type: 'string' },
   },
 });
 
@@ -69,6 +74,38 @@ const gatewayWindow = int('gateway-window', opt['gateway-window']!, 1, 64);
 const sessions = int('sessions', opt.sessions!, 0, 20000);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const pgUrl = opt['database-url'];
+if (pgUrl !== undefined && !/^postgres(ql)?:\/\//.test(pgUrl))
+  throw new Error('--database-url must be a postgres:// URL (SQLite is the default)');
+
+/** A fresh PostgreSQL database for one scenario, on the --database-url server. */
+async function freshDatabase(index: number): Promise<{ url: string; drop(): Promise<void> }> {
+  const pg = (await import('pg')).default;
+  const name = `nimbase_bench_${process.pid}_${index}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(pgUrl!);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
 
 if (!opt['no-build']) {
   log('building dist/ (npm run build)…');
@@ -134,10 +171,12 @@ async function runBaseline(): Promise<Measured> {
 
 async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> {
   const dataDir = join(workDir, `${index}-${s.name}`);
+  const db = pgUrl === undefined ? undefined : await freshDatabase(index);
+  const dbArgs = db ? ['--database-url', db.url] : [];
   const creds = JSON.parse(
     execFileSync(
       process.execPath,
-      [cli, 'app', 'create', '--name', 'bench', '--json', '--data-dir', dataDir],
+      [cli, 'app', 'create', '--name', 'bench', '--json', '--data-dir', dataDir, ...dbArgs],
       {
         encoding: 'utf8',
       },
@@ -157,6 +196,7 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
       'warn',
       '--durability',
       durability,
+      ...dbArgs,
     ],
     /listening on http:\/\/[^:]+:(\d+)/,
   );
@@ -186,14 +226,24 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
     return { name: s.name, ...m, expectCode: s.expectCode };
   } finally {
     await child.stop();
-    if (s.name === 'create') verifyCreates(join(dataDir, 'nimbase.db'));
+    if (s.name === 'create') await verifyCreates(join(dataDir, 'nimbase.db'), db?.url);
+    await db?.drop();
   }
 }
 
 /** After a create run every answered 200 must be a row: count them against the answers. */
 let createdRows: number | undefined;
-function verifyCreates(dbPath: string) {
+async function verifyCreates(dbPath: string, url: string | undefined) {
   try {
+    if (url !== undefined) {
+      const pg = (await import('pg')).default;
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      const r = await c.query("SELECT count(*)::int AS n FROM accounts WHERE accid LIKE 'c%'");
+      await c.end();
+      createdRows = r.rows[0].n as number;
+      return;
+    }
     const db = new Database(dbPath, { readonly: true });
     createdRows = (
       db.prepare("SELECT count(*) AS n FROM accounts WHERE accid LIKE 'c%'").get() as { n: number }
@@ -211,7 +261,16 @@ const machine = {
   node: process.version,
   platform: `${process.platform} ${process.arch}`,
 };
-const settings = { duration, warmup, connections, threads, durability, loader, nice: opt.nice ?? '0' };
+const settings = {
+  duration,
+  warmup,
+  connections,
+  threads,
+  durability,
+  loader,
+  nice: opt.nice ?? '0',
+  store: pgUrl === undefined ? 'sqlite' : 'postgres',
+};
 log(`bench: ${JSON.stringify(settings)} on ${machine.nproc}× ${machine.cpu}`);
 
 const results: ScenarioResult[] = [];

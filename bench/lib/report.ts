@@ -65,7 +65,7 @@ export function markdownReport(r: Report): string {
     `## nimbase benchmark, ${r.at}`,
     '',
     `${m.nproc}× ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}. ` +
-      `Loader ${s.loader} (${s.threads} thread(s)), ${s.connections} connections, ${s.duration} s measured after ${s.warmup} s warm-up, durability ${s.durability}, niceness ${s.nice}.`,
+      `Loader ${s.loader} (${s.threads} thread(s)), ${s.connections} connections, ${s.duration} s measured after ${s.warmup} s warm-up, store ${s.store ?? 'sqlite'}, durability ${s.durability}, niceness ${s.nice}.`,
     '',
     ...rows,
     '',

@@ -78,10 +78,47 @@ export interface KickOption {
 /** A server-generated token: 128 bits from the CSPRNG as 32 lowercase hex (the cloud's format). */
 export const generateToken = (): string => randomBytesPooled(16).toString('hex');
 
-/** The account without its token, sealed (a stored record) or plain (a new one). */
+/**
+ * The account without its token, sealed (a stored record) or plain (a new one). A frozen record
+ * (the store's cache shares those) gets one frozen view, computed once: profile reads of cached
+ * accounts then allocate nothing per account.
+ */
 export function view(a: AccountRecord | NewAccountRecord): AccountView {
-  const { tokenSealed: _s, token: _t, ...rest } = a as AccountRecord & NewAccountRecord;
-  return rest;
+  if (!Object.isFrozen(a)) return copyView(a);
+  let v = frozenViews.get(a);
+  if (!v) {
+    v = Object.freeze(copyView(a));
+    frozenViews.set(a, v);
+  }
+  return v;
+}
+
+const frozenViews = new WeakMap<object, AccountView>();
+
+function copyView(a: AccountView): AccountView {
+  return {
+    appKey: a.appKey,
+    accid: a.accid,
+    name: a.name,
+    icon: a.icon,
+    sign: a.sign,
+    email: a.email,
+    birth: a.birth,
+    mobile: a.mobile,
+    ex: a.ex,
+    props: a.props,
+    gender: a.gender,
+    blocked: a.blocked,
+    mute: a.mute,
+    muteP2P: a.muteP2P,
+    muteTeam: a.muteTeam,
+    muteRoom: a.muteRoom,
+    muteQChat: a.muteQChat,
+    muteAv: a.muteAv,
+    donnop: a.donnop,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+  };
 }
 
 /** A new account's record (every create rule applied), with its plain token for the store to seal. */

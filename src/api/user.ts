@@ -27,6 +27,7 @@ import { v1Error } from './reply.js';
 export const formOf = (req: FastifyRequest): FormParams => (req.body as FormParams | undefined) ?? {};
 
 const OK_BODY = { code: 200 } as const;
+const JSON_TYPE = 'application/json; charset=utf-8';
 const P = (name: string) => `/nimserver/user/${name}.action`;
 
 /** muteModule.action without any of its four flags (accounts-v1.md §11; desc chosen). */
@@ -58,6 +59,28 @@ function createInput(f: FormParams): NewAccountInput {
  * One getUinfos element (accounts-v1.md §7, captures [S18]): unset strings omitted, `gender`, `valid`
  * and `mute` always, the four module flags with muteStatus=true.
  */
+/**
+ * getUinfos' body, written as JSON text: the element of a frozen (cached) account is rendered once
+ * per muteStatus and kept beside it, so a hot profile read costs lookups and one join.
+ */
+export function uinfosBody(found: readonly AccountView[], muteStatus: boolean): string {
+  const memo = muteStatus ? renderedWithMute : rendered;
+  let out = '{"code":200,"uinfos":[';
+  for (let i = 0; i < found.length; i++) {
+    const a = found[i]!;
+    let json = memo.get(a);
+    if (json === undefined) {
+      json = JSON.stringify(uinfoOf(a, muteStatus));
+      if (Object.isFrozen(a)) memo.set(a, json);
+    }
+    out += i === 0 ? json : `,${json}`;
+  }
+  return `${out}]}`;
+}
+
+const rendered = new WeakMap<AccountView, string>();
+const renderedWithMute = new WeakMap<AccountView, string>();
+
 export function uinfoOf(a: AccountView, muteStatus: boolean): Record<string, unknown> {
   const u: Record<string, unknown> = { accid: a.accid };
   for (const f of PROFILE_FIELDS) if (a[f] !== undefined && a[f] !== '') u[f] = a[f];
@@ -131,12 +154,12 @@ export function userRoutes(
   });
 
   // POST /nimserver/user/getUinfos.action — §7
-  app.post(P('getUinfos'), async (req) => {
+  app.post(P('getUinfos'), async (req, reply) => {
     const f = formOf(req);
     const accids = parseAccidArray(f.accids, 'accids', GET_UINFOS_MAX);
     const muteStatus = parseBooleanParam(f.muteStatus, 'muteStatus', false) ?? false;
     const { found } = await accounts.getAccounts(req.appKey, accids);
-    return { code: 200, uinfos: found.map((a) => uinfoOf(a, muteStatus)) };
+    return reply.type(JSON_TYPE).send(uinfosBody(found, muteStatus));
   });
 
   // POST /nimserver/user/setDonnop.action — §8
