@@ -8,7 +8,7 @@
  *                    [--scenario create] [--durability full|normal] [--loader wrk|autocannon]
  *                    [--no-build] [--cpu-prof] [--nice=-10]
  *                    [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
- *                    [--database-url postgres://postgres@127.0.0.1:5432/test]
+ *                    [--database-url postgres://postgres@127.0.0.1:5432/test] [--baseline-duration 10]
  *
  * With --database-url (PostgreSQL), each scenario's server gets a fresh database created on that
  * server (nimbase_bench_<pid>_<n>, dropped afterwards) instead of a SQLite file.
@@ -46,6 +46,7 @@ const { values: opt } = parseArgs({
     'gateway-window': { type: 'string', default: '4' },
     sessions: { type: 'string', default: '1000' },
     'database-url': { type: 'string' },
+    'baseline-duration': { type: 'string' },
   },
 });
 
@@ -56,6 +57,10 @@ const int = (name: string, v: string, min: number, max: number) => {
 };
 const duration = int('duration', opt.duration!, 1, 600);
 const warmup = int('warmup', opt.warmup!, 0, 60);
+const baselineDuration =
+  opt['baseline-duration'] === undefined
+    ? duration
+    : int('baseline-duration', opt['baseline-duration'], 1, 600);
 const connections = int('connections', opt.connections!, 1, 1024);
 const threads = int('threads', opt.threads!, 1, 16);
 if (opt.durability !== 'full' && opt.durability !== 'normal')
@@ -67,7 +72,12 @@ if (loader !== 'wrk' && loader !== 'autocannon') throw new Error('--loader must 
 // the niceness) run ahead of unrelated work, so the figures describe nimbase, not the neighbours.
 if (opt.nice !== undefined) setPriority(int('nice', opt.nice, -20, 19));
 const filters = opt.scenario ?? [];
-const scenarios = SCENARIOS.filter((s) => filters.length === 0 || filters.some((f) => s.name.includes(f)));
+// A filter that names a scenario exactly selects that one; otherwise every name containing it.
+const scenarios = SCENARIOS.filter(
+  (s) =>
+    filters.length === 0 ||
+    filters.some((f) => (SCENARIOS.some((x) => x.name === f) ? s.name === f : s.name.includes(f))),
+);
 const gatewayWanted = filters.length === 0 || filters.some((f) => 'gateway'.includes(f));
 const gatewayPairs = int('gateway-pairs', opt['gateway-pairs']!, 1, 2000);
 const gatewayWindow = int('gateway-window', opt['gateway-window']!, 1, 64);
@@ -125,7 +135,12 @@ interface Measured extends LoadResult {
 }
 
 /** Warm-up, then one measured run with the server's CPU time and memory sampled around it. */
-async function measure(child: Child, s: Scenario, creds: { appKey: string; appSecret: string }) {
+async function measure(
+  child: Child,
+  s: Scenario,
+  creds: { appKey: string; appSecret: string },
+  seconds = duration,
+) {
   const spec = {
     port: child.port,
     path: s.path,
@@ -143,7 +158,7 @@ async function measure(child: Child, s: Scenario, creds: { appKey: string; appSe
     const m = memoryMiB(child.pid);
     if (m) rssTimeline.push(Math.round(m.rss * 10) / 10);
   }, 1000);
-  const r = await runLoad(loader, { ...spec, runId: 'm', durationSeconds: duration }).finally(() =>
+  const r = await runLoad(loader, { ...spec, runId: 'm', durationSeconds: seconds }).finally(() =>
     clearInterval(sampler),
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -163,7 +178,7 @@ async function runBaseline(): Promise<Measured> {
   const child = await startChild([join(ROOT, 'bench/baseline-server.mjs')], /listening (\d+)/);
   try {
     const create = SCENARIOS[0]!;
-    return await measure(child, create, { appKey: 'baseline', appSecret: 'baseline' });
+    return await measure(child, create, { appKey: 'baseline', appSecret: 'baseline' }, baselineDuration);
   } finally {
     await child.stop();
   }

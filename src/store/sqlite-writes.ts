@@ -99,9 +99,15 @@ export class SqliteWriteExecutor {
   readonly #db: Database.Database;
   readonly #stmts = new Map<string, Database.Statement>();
   #vault: SecretVault | undefined;
+  /** One op in a SAVEPOINT (a transaction function nested in another); made once, not per op. */
+  readonly #inSavepoint: (op: WriteOp) => unknown;
+  /** The group transaction (runGroup calls it with BEGIN IMMEDIATE); made once, not per group. */
+  readonly #group: Database.Transaction<(ops: readonly WriteOp[]) => GroupResult>;
 
   constructor(db: Database.Database, sealingKey?: Uint8Array) {
     this.#db = db;
+    this.#inSavepoint = db.transaction((op: WriteOp) => this.#run(op));
+    this.#group = db.transaction((ops: readonly WriteOp[]) => this.#groupBody(ops));
     if (sealingKey) this.useSealingKey(sealingKey);
   }
 
@@ -127,29 +133,28 @@ export class SqliteWriteExecutor {
    */
   runGroup(ops: readonly WriteOp[]): GroupResult {
     try {
-      return this.#db
-        .transaction(() => {
-          const before = this.#stmt('generation').pluck().get() as number | undefined;
-          const totalChanges = this.#stmt('totalChanges').pluck();
-          const start = totalChanges.get() as number;
-          const results = ops.map((op) => this.#runIsolated(op));
-          const changed = (totalChanges.get() as number) !== start;
-          const after = changed ? (this.#stmt('nextGeneration').pluck().get() as number | undefined) : before;
-          return { results, before, after };
-        })
-        .immediate();
+      return this.#group.immediate(ops);
     } catch (err) {
       const error = writeErrorOf(err);
       return { results: ops.map(() => ({ ok: false, error })), before: undefined, after: undefined };
     }
   }
 
+  #groupBody(ops: readonly WriteOp[]): GroupResult {
+    const before = this.#stmt('generation').pluck().get() as number | undefined;
+    const totalChanges = this.#stmt('totalChanges').pluck();
+    const start = totalChanges.get() as number;
+    const results = ops.map((op) => this.#runIsolated(op));
+    const changed = (totalChanges.get() as number) !== start;
+    const after = changed ? (this.#stmt('nextGeneration').pluck().get() as number | undefined) : before;
+    return { results, before, after };
+  }
+
   #runIsolated(op: WriteOp): WriteResult {
     try {
-      // One statement is atomic by itself; several run in a SAVEPOINT (a better-sqlite3 transaction
-      // function nested in another).
+      // One statement is atomic by itself; several run in a savepoint.
       const single = op.kind === 'run' || op.kind === 'insertAccount';
-      return { ok: true, value: single ? this.#run(op) : this.#db.transaction(() => this.#run(op))() };
+      return { ok: true, value: single ? this.#run(op) : this.#inSavepoint(op) };
     } catch (err) {
       if (!this.#db.inTransaction) throw err;
       return { ok: false, error: writeErrorOf(err) };
