@@ -218,6 +218,7 @@ export class ThreadWriter extends WritePath {
     this.#failure ??= new Error(`the SQLite writer thread failed: ${err.message}`, { cause: err });
     for (const batch of this.#inflight.values()) for (const p of batch) p.reject(this.#failure);
     this.#inflight.clear();
+    this.flush(); // what was queued behind the lost group fails now too
   }
 
   protected dispatch(batch: Pending[]): void {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -106,5 +106,24 @@ describe('SqliteStore account cache', () => {
     } finally {
       await tiny.close();
     }
+  });
+
+  it('fails every write, queued ones too, and readiness when the writer thread cannot run', async () => {
+    const other = join(dir, 'doomed.db');
+    const s = await open(other);
+    assert.equal(await s.ping(), true);
+    // The writer thread opens the file by path on the first write: make that impossible.
+    for (const suffix of ['', '-wal', '-shm']) rmSync(other + suffix, { force: true });
+    mkdirSync(other);
+    const first = s.insertAccount(account('x', 'X'));
+    // A second write queued behind the first group, a turn later.
+    const second = new Promise<boolean>((resolve, reject) => {
+      setImmediate(() => s.insertAccount(account('y', 'Y')).then(resolve, reject));
+    });
+    await assert.rejects(first, /SQLite writer thread/);
+    await assert.rejects(second, /SQLite writer thread/);
+    await assert.rejects(s.updateAccount(APP, 'x', { name: 'z' }), /SQLite writer thread/);
+    assert.equal(await s.ping(), false);
+    await s.close();
   });
 });
