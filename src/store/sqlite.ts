@@ -129,8 +129,24 @@ export class SqliteStore implements Store {
    * our own commits are reported with the generation they started from (onCommit above), so a
    * generation we cannot explain was written by another process: then the cache starts over. While
    * a group of ours is out, its COMMIT may be visible before its report: read the database then.
+   *
+   * Checked once per event-loop turn (a statement costs a file lock and unlock: system calls): the
+   * reads of one turn see the database as of that turn's first read. Our own writes stay exact
+   * within the turn, since onCommit drops what they changed before their callers are answered.
    */
   #cacheUsable(): boolean {
+    if (this.#usableThisTurn === undefined) {
+      this.#usableThisTurn = this.#checkGeneration();
+      setImmediate(() => {
+        this.#usableThisTurn = undefined;
+      });
+    }
+    return this.#usableThisTurn;
+  }
+
+  #usableThisTurn: boolean | undefined;
+
+  #checkGeneration(): boolean {
     if (this.#cache.capacity === 0) return false;
     let now: number | undefined;
     try {
