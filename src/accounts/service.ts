@@ -168,8 +168,9 @@ export class AccountService {
     appKey: string,
     accids: readonly string[],
   ): Promise<{ found: AccountView[]; missing: string[] }> {
-    const keys = accids.map((a) => (this.policy.lowercaseLookup ? a.toLowerCase() : a));
-    const rows = await this.store.getAccounts(appKey, [...new Set(keys)]);
+    const keys = this.policy.lowercaseLookup ? accids.map((a) => a.toLowerCase()) : accids;
+    // The store returns each existing account once, however often it is named.
+    const rows = await this.store.getAccounts(appKey, keys);
     const byAccid = new Map(rows.map((r) => [r.accid, r]));
     const found: AccountView[] = [];
     const missing: string[] = [];

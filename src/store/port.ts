@@ -52,7 +52,7 @@ export interface AccountStore {
   /** Inserts `account`; resolves false (no exception) when (appKey, accid) exists. Durable when resolved. */
   insertAccount(account: NewAccountRecord): Promise<boolean>;
   getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined>;
-  /** The accounts that exist among `accids`, in no particular order. */
+  /** The accounts that exist among `accids` (each once, however often named), in no particular order. */
   getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]>;
   /** Applies `patch`; resolves false when the account does not exist. Durable when resolved. */
   updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean>;

@@ -237,6 +237,9 @@ for (const adapter of ADAPTERS) {
       for (const id of ['a', 'b', 'c']) await store.insertAccount(account(key, id));
       const got = await store.getAccounts(key, ['c', 'a', 'zz']);
       assert.deepEqual(got.map((r) => r.accid).sort(), ['a', 'c']);
+      // Named twice (a cached read, then again), still returned once.
+      const twice = await store.getAccounts(key, ['a', 'b', 'a', 'b']);
+      assert.deepEqual(twice.map((r) => r.accid).sort(), ['a', 'b']);
       assert.deepEqual(await store.getAccounts(key, []), []);
       assert.deepEqual(await store.getAccounts('nope-no-such-app', ['a']), []);
     });
