@@ -32,7 +32,7 @@ export interface ServerOptions {
     | 'rateLimit'
     | 'replayProtection'
   > &
-    Partial<Pick<ServeConfig, 'publicLink'>>;
+    Partial<Pick<ServeConfig, 'publicLink' | 'gatewayPacketRate'>>;
   runtime: Runtime;
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
@@ -89,6 +89,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     logger: o.logger,
     now,
     publicLink: o.config.publicLink,
+    packetRate: o.config.gatewayPacketRate,
   });
   o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);

@@ -43,6 +43,8 @@ export interface GatewayDeps {
   now: () => number;
   /** A prefix that keeps connection ids unique across nodes. */
   nodeId: string;
+  /** Packets per second per link after the burst; default GATEWAY_LIMITS.packetsPerSecond. */
+  packetRate?: number | undefined;
 }
 
 /** Client types that exclude each other (a new mobile login replaces the other mobile one). */
@@ -59,7 +61,11 @@ export class Gateway {
   #seq = 0;
   #sweeper: NodeJS.Timeout | undefined;
 
+  /** Packets per second per link after the burst (`--gateway-packet-rate`). */
+  readonly packetRate: number;
+
   constructor(readonly deps: GatewayDeps) {
+    this.packetRate = deps.packetRate ?? GATEWAY_LIMITS.packetsPerSecond;
     defineCommands(this);
   }
 
@@ -140,7 +146,7 @@ export class Gateway {
    */
   receive(session: Session, req: Request, noReply = false): void {
     if (session.state === 'closed') return;
-    if (!session.takePacket()) {
+    if (!session.takePacket(this.packetRate)) {
       session.close(1008, 'too many packets');
       return;
     }

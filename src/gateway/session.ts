@@ -59,13 +59,13 @@ export class Session {
     return this.state === 'active';
   }
 
-  /** Token bucket: false when the client sends faster than the limits allow. */
-  takePacket(): boolean {
+  /** Token bucket: false when the client sends faster than `perSecond` after its burst. */
+  takePacket(perSecond: number): boolean {
     const t = this.now();
     this.lastSeen = t;
     this.#tokens = Math.min(
       GATEWAY_LIMITS.packetBurst,
-      this.#tokens + ((t - this.#refilledAt) / 1000) * GATEWAY_LIMITS.packetsPerSecond,
+      this.#tokens + ((t - this.#refilledAt) / 1000) * perSecond,
     );
     this.#refilledAt = t;
     if (this.#tokens < 1) return false;

@@ -134,7 +134,7 @@ function serve(gateway: Gateway, ws: WebSocket, req: IncomingMessage, framing: L
         const req = decodeJsonRequest(frame.data, table.layoutOf);
         gateway.receive(session, req, req.noReply);
       } else if (frame.kind === 'disconnect') session.close(1000, 'client disconnect');
-      else if (!session.takePacket()) session.close(1008, 'too many packets');
+      else if (!session.takePacket(gateway.packetRate)) session.close(1008, 'too many packets');
     } catch (err) {
       fail(err);
     }
