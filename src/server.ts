@@ -79,8 +79,14 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   app.decorateRequest('appKey', '');
   // The client gateway: its sessions answer the account domain's presence queries, and it hears
   // account events and stored messages on the runtime's bus (in-process or a broker).
-  const messaging = new MessagingService(o.runtime.store, o.runtime.store, o.runtime.bus, now, (err) =>
-    o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
+  const messaging = new MessagingService(
+    o.runtime.store,
+    o.runtime.store,
+    o.runtime.bus,
+    now,
+    (err) => o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
+    // SQLite queues inserts for its group commit in call order; PostgreSQL's pool may reorder them.
+    o.runtime.store.kind === 'sqlite',
   );
   const gateway = mountGateway(app, {
     runtime: o.runtime,

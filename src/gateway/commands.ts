@@ -12,7 +12,16 @@ export interface Reply {
   body?: unknown[];
 }
 
-export type Handler = (session: Session, params: unknown[]) => Promise<Reply | undefined> | Reply | undefined;
+/**
+ * `ordered` lets the session's next request start before this one completes: a handler calls it once
+ * what must happen in arrival order is done (a send has been queued for storage, so the next send
+ * is stored after it). Without the call, the next request waits for this one to finish.
+ */
+export type Handler = (
+  session: Session,
+  params: unknown[],
+  ordered: () => void,
+) => Promise<Reply | undefined> | Reply | undefined;
 
 export interface CommandSpec {
   sid: number;

@@ -143,7 +143,7 @@ export function defineCommands(gw: Gateway): void {
 
   t.define(
     { sid: 7, cid: 1, name: 'sendMsg', params: ['Property'], result: ['Property'] },
-    async (session, [msg]) => {
+    async (session, [msg], ordered) => {
       const l = session.login!;
       const stored = await deps.messaging.sendP2P(
         {
@@ -154,6 +154,7 @@ export function defineCommands(gw: Gateway): void {
           connectionId: session.connectionId,
         },
         msg as Property,
+        ordered,
       );
       return { code: 200, body: [stored] };
     },

@@ -142,7 +142,9 @@ export class Gateway {
 
   /**
    * What every transport calls with a decoded request: rate limit now, then dispatch in arrival
-   * order (a client's sends are stored in the order it sent them).
+   * order (a client's sends are stored in the order it sent them). The next request of the session
+   * starts when this one completes, or earlier when its handler says its ordered part is done (a
+   * send queued for storage), so a client's sends share group commits instead of one each.
    */
   receive(session: Session, req: Request, noReply = false): void {
     if (session.state === 'closed') return;
@@ -150,17 +152,21 @@ export class Gateway {
       session.close(1008, 'too many packets');
       return;
     }
-    session.queue = session.queue
-      .then(() => this.dispatch(session, req, noReply))
-      .catch((err) => {
-        // dispatch answers handler errors itself; anything here is a bug: end this link only.
-        this.deps.logger.error({ err, sid: req.sid, cid: req.cid }, 'gateway dispatch failed');
-        session.close(1011, 'internal error');
-      });
+    session.queue = session.queue.then(
+      () =>
+        new Promise<void>((next) => {
+          this.dispatch(session, req, noReply, next).then(next, (err) => {
+            // dispatch answers handler errors itself; anything here is a bug: end this link only.
+            this.deps.logger.error({ err, sid: req.sid, cid: req.cid }, 'gateway dispatch failed');
+            session.close(1011, 'internal error');
+            next();
+          });
+        }),
+    );
   }
 
   /** The one dispatch (STYLE.md §10): login gate, handler, reply. */
-  async dispatch(session: Session, req: Request, noReply = false): Promise<void> {
+  async dispatch(session: Session, req: Request, noReply = false, ordered: () => void = noop): Promise<void> {
     if (session.state === 'closed') return;
     const cmd = this.table.command(req.sid, req.cid);
     if (!session.active && !cmd?.beforeLogin) return session.close(1008, 'command before login');
@@ -171,7 +177,7 @@ export class Gateway {
     }
     let reply: (Reply & { after?: () => void }) | undefined;
     try {
-      reply = await cmd.handler(session, req.params);
+      reply = await cmd.handler(session, req.params, ordered);
     } catch (err) {
       if (isDomainError(err)) reply = { code: err.code };
       else {
@@ -316,3 +322,4 @@ export class Gateway {
 }
 
 const accountKey = (appKey: string, accid: string) => `${appKey}\u0000${accid}`;
+const noop = () => {};

@@ -380,9 +380,14 @@ export class SqliteStore implements Store {
     return (this.#stmt('listOffline').all(appKey, accid, limit) as Row[]).map(messageFromRow);
   }
 
-  async ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
-    if (ids.length === 0) return 0;
-    return this.#stmt('ackOffline').run(appKey, accid, JSON.stringify(ids)).changes;
+  /**
+   * Joins the group commit too: on its own, each ack was a transaction with its own fsync that
+   * blocked the event loop (receivers ack every ~250 ms, so hundreds per second under load).
+   */
+  ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    const list = JSON.stringify(ids);
+    return this.#groupWrite(() => this.#stmt('ackOffline').run(appKey, accid, list).changes);
   }
 
   async close(): Promise<void> {
