@@ -196,6 +196,9 @@ function receive(receivers: { client: LinkClient }[], lat: number[], measuring: 
   };
 }
 
+/** Each flow's idClients are new: a resend of a stored idClient is answered but not delivered again. */
+let flowRuns = 0;
+
 const textMessage = (to: string, idClient: string) => ({
   '0': '0',
   '1': to,
@@ -241,6 +244,7 @@ export async function nimbaseFlow(
   let sent = 0;
   let errors = 0;
   let measuring = true;
+  const run = ++flowRuns;
   const stopReceiving = receive(receivers, lat, () => measuring);
   const loops = senders.map(async (tx, i) => {
     const to = receivers[i]!.accid;
@@ -255,7 +259,7 @@ export async function nimbaseFlow(
         if (!measuring) return;
         n++;
         sent++;
-        const r = await tx.call(7, 1, [textMessage(to, `b${i}-${n}`)]);
+        const r = await tx.call(7, 1, [textMessage(to, `b${run}-${i}-${n}`)]);
         if (r.code !== 200) errors++;
       }
     };
@@ -291,6 +295,7 @@ export async function nimbaseFixedRate(
   const stopReceiving = receive(receivers, lat, () => measuring);
   let next = 0;
   let n = 0;
+  const run = ++flowRuns;
   const start = performance.now();
   const pump = new Promise<void>((resolve) => {
     const tick = () => {
@@ -300,7 +305,7 @@ export async function nimbaseFixedRate(
         const i = next;
         next = (next + 1) % senders.length;
         if (measuring) sent++;
-        senders[i]!.call(7, 1, [textMessage(receivers[i]!.accid, `f${i}-${n}`)]).then((r) => {
+        senders[i]!.call(7, 1, [textMessage(receivers[i]!.accid, `f${run}-${i}-${n}`)]).then((r) => {
           if (r.code !== 200) errors++;
         });
       }
