@@ -16,6 +16,13 @@ import {
 } from './gateway.js';
 import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './proc.js';
 
+interface IdleSessions {
+  count: number;
+  rssDeltaMiB: number;
+  kibPerSession: number;
+  loginsPerSecond: number;
+}
+
 export interface GatewayReport {
   relay: FlowResult & { cpuCores: number | undefined };
   nimbase: FlowResult & { cpuCores: number | undefined; rssMiB: number | undefined; ratio: number };
@@ -23,9 +30,10 @@ export interface GatewayReport {
   fixedRate: (FlowResult & { cpuCores: number | undefined }) | undefined;
   /** The server's `--gateway-packet-rate` for this run. */
   packetRate: number;
-  sessions:
-    | { count: number; rssDeltaMiB: number; kibPerSession: number; loginsPerSecond: number }
-    | undefined;
+  /** Idle logged-in sessions on the fresh server (before any message flow). */
+  sessions: IdleSessions | undefined;
+  /** The same logins after the flows (closed and logged in again), as the relay is measured. */
+  sessionsAfterFlows: IdleSessions | undefined;
   /** Idle connections to the bare relay, measured the same way (forced GC before each reading). */
   relaySessions: { count: number; rssDeltaMiB: number; kibPerSession: number } | undefined;
   hostCpuPressure: number | undefined;
@@ -156,22 +164,30 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     });
     o.log(`  ${idle.length + tx.length + rx.length} accounts created`);
 
-    let sessions: GatewayReport['sessions'];
-    if (idle.length > 0) {
+    // Memory per idle session: RSS (after a forced GC) before and after `idle` links log in.
+    const measureIdle = async (label: string) => {
       const before = await settledRss(child);
       const logins = await loginMany(child.port, creds.appKey, idle, 32);
-      open.push(...logins.clients);
       await new Promise((r) => setTimeout(r, 1500));
       const after = await settledRss(child);
-      sessions = {
+      const m = {
         count: idle.length,
         rssDeltaMiB: after - before,
         kibPerSession: ((after - before) * 1024) / idle.length,
         loginsPerSecond: logins.perSecond,
       };
       o.log(
-        `  ${idle.length} sessions: ${sessions.kibPerSession.toFixed(1)} KiB each, ${Math.round(logins.perSecond)} logins/s`,
+        `  ${idle.length} sessions (${label}): ${m.kibPerSession.toFixed(1)} KiB each, ${Math.round(logins.perSecond)} logins/s`,
       );
+      return { m, clients: logins.clients };
+    };
+    let sessions: GatewayReport['sessions'];
+    let idleClients: LinkClient[] = [];
+    if (idle.length > 0) {
+      const r = await measureIdle('fresh server');
+      sessions = r.m;
+      idleClients = r.clients;
+      open.push(...idleClients);
     }
 
     const senders = (await loginMany(child.port, creds.appKey, tx, 32)).clients;
@@ -191,12 +207,23 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
         `  nimbase at ${o.fixedRate} msg/s: p50 ${fixedRate.latencyMs.p50.toFixed(2)} ms, p99 ${fixedRate.latencyMs.p99.toFixed(2)} ms`,
       );
     }
+    // Again after the flows, as the relay's idle connections are measured after its flow: the
+    // heap has its working size, so the delta is what the sessions themselves keep.
+    let sessionsAfterFlows: GatewayReport['sessions'];
+    if (idle.length > 0) {
+      for (const c of idleClients) c.close();
+      await new Promise((r) => setTimeout(r, 1000));
+      const r = await measureIdle('after the flows');
+      sessionsAfterFlows = r.m;
+      open.push(...r.clients);
+    }
     return {
       relay,
       nimbase,
       fixedRate,
       packetRate: o.packetRate,
       sessions,
+      sessionsAfterFlows,
       relaySessions,
       hostCpuPressure: cpuPressure(),
     };
@@ -235,6 +262,11 @@ export function gatewayMarkdown(
   if (g.sessions)
     lines.push(
       `Idle logged-in sessions: ${g.sessions.count}, server RSS +${g.sessions.rssDeltaMiB.toFixed(1)} MiB = ${g.sessions.kibPerSession.toFixed(1)} KiB per session (RSS after a forced full GC, before and after the logins); ${f0(g.sessions.loginsPerSecond)} logins/s (32 in parallel, connect + 2_3).`,
+      '',
+    );
+  if (g.sessionsAfterFlows)
+    lines.push(
+      `The same ${g.sessionsAfterFlows.count} sessions after the flows (closed, then logged in again; measured as the relay's connections are, after its flow): server RSS +${g.sessionsAfterFlows.rssDeltaMiB.toFixed(1)} MiB = ${g.sessionsAfterFlows.kibPerSession.toFixed(1)} KiB per session; ${f0(g.sessionsAfterFlows.loginsPerSecond)} logins/s.`,
       '',
     );
   if (g.relaySessions)

@@ -97,10 +97,11 @@ export class Gateway {
     const id = `${this.deps.nodeId}_${++this.#seq}_${this.deps.now()}`;
     const session = new Session(id, link, (s) => this.#closed(s), this.deps.now);
     this.#all.add(session);
-    const timer = setTimeout(() => {
+    // Cleared at login (register) or close: an idle logged-in session keeps no timer.
+    session.loginTimer = setTimeout(() => {
       if (session.state === 'connected') session.close(1008, 'login timeout');
     }, GATEWAY_LIMITS.loginTimeoutMs);
-    timer.unref();
+    session.loginTimer.unref();
     return session;
   }
 
@@ -203,6 +204,7 @@ export class Gateway {
     }
     set.add(session);
     session.state = 'active';
+    session.clearLoginTimer();
     void this.#publishSession(session, 'online');
   }
 

@@ -40,6 +40,8 @@ export class Session {
   queue: Promise<void> = Promise.resolve();
   /** Time of the last packet from the client (idle sweep). */
   lastSeen: number;
+  /** Closes the link if it has not logged in in time (set by the hub, cleared at login). */
+  loginTimer: NodeJS.Timeout | undefined;
   #tokens: number = GATEWAY_LIMITS.packetBurst;
   #refilledAt: number;
   readonly #onClose: (s: Session) => void;
@@ -105,10 +107,16 @@ export class Session {
     };
   }
 
+  clearLoginTimer(): void {
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
+  }
+
   /** Ends the session (idempotent). The transport calls it when the socket goes away. */
   close(code = 1000, reason = 'bye'): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.clearLoginTimer();
     this.#onClose(this);
     this.link.close(code, reason);
   }

@@ -63,8 +63,9 @@ export function attachTransports(app: FastifyInstance, gateway: Gateway, o: Tran
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node detaches its own error listener before 'upgrade': a reset on a refused socket must not
-    // become an uncaught 'error' event (ws adds its own once it takes the socket).
-    socket.on('error', () => socket.destroy());
+    // become an uncaught 'error' event (ws adds its own once it takes the socket). A plain function,
+    // not a closure: this listener lives as long as the socket and would keep `req` alive.
+    socket.on('error', destroySocket);
     const path = (req.url ?? '').split('?')[0] ?? '';
     const io = SOCKET_IO_PATH.exec(path);
     let framing: Link['framing'];
@@ -84,6 +85,10 @@ export function attachTransports(app: FastifyInstance, gateway: Gateway, o: Tran
     for (const ws of wss.clients) ws.terminate();
     wss.close();
   });
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 function refuse(socket: Duplex, status: number): void {
