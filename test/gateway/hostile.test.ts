@@ -98,6 +98,30 @@ describe('hostile clients', () => {
     assert.match(closed.reason, /too many packets/);
   });
 
+  it('--gateway-packet-rate raises the per-link rate: bursts 50 ms apart are answered', async () => {
+    const fast = await startServer({ config: { gatewayPacketRate: '100000' } });
+    try {
+      await fast.call('/nimserver/user/create.action', { accid: 'flood', token: 'tok-flood' });
+      const c = await rawConnect(fast, '/websocket');
+      c.request(2, 3, 1, [loginProps(fast.appKey, 'flood', 'tok-flood')]);
+      assert.equal((await c.waitPacket((p) => p.sid === 2 && p.cid === 3, 'the login reply')).code, 200);
+      // Three full bursts 50 ms apart: at the default 50/s the second one would close the link.
+      const n = GATEWAY_LIMITS.packetBurst * 3;
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && i % GATEWAY_LIMITS.packetBurst === 0) await new Promise((r) => setTimeout(r, 50));
+        c.request(1, 2, i + 2, []);
+      }
+      const last = await c.waitPacket(
+        (p) => p.sid === 1 && p.cid === 2 && p.ser === n + 1,
+        'the last heartbeat',
+      );
+      assert.equal(last.code, 200);
+      c.close();
+    } finally {
+      await fast.close();
+    }
+  });
+
   it('the server API still answers', async () => {
     const r = await s.call('/nimserver/user/create.action', { accid: 'after-hostile' });
     assert.equal(r.code, 200);
