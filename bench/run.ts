@@ -8,7 +8,7 @@
  *                    [--scenario create] [--durability full|normal] [--loader wrk|autocannon]
  *                    [--no-build] [--cpu-prof] [--nice=-10]
  *                    [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
- *                    [--gateway-packet-rate 1000000] [--gateway-rate 5000]
+ *                    [--gateway-packet-rate 1000000] [--gateway-rate 5000] [--server <dist/cli.js>]
  *
  * The client-gateway scenarios (bench/lib/gateway.ts, `--scenario gateway` alone) run after the HTTP
  * ones against their own ceiling, a bare `ws` relay (bench/relay-server.mjs).
@@ -47,6 +47,8 @@ const { values: opt } = parseArgs({
     'gateway-packet-rate': { type: 'string', default: '1000000' },
     // Offered msg/s of the fixed-rate latency run (0: skip it).
     'gateway-rate': { type: 'string', default: '5000' },
+    // Another build's dist/cli.js to measure instead of this one (before/after comparisons).
+    server: { type: 'string' },
   },
 });
 
@@ -84,7 +86,7 @@ if (!opt['no-build']) {
 }
 
 const workDir = mkdtempSync(join(tmpdir(), 'nimbase-bench-'));
-const cli = join(ROOT, 'dist/cli.js');
+const cli = opt.server ?? join(ROOT, 'dist/cli.js');
 const profDir = join(ROOT, 'bench/results/cpu-prof');
 
 interface Measured extends LoadResult {
@@ -219,7 +221,16 @@ const machine = {
   node: process.version,
   platform: `${process.platform} ${process.arch}`,
 };
-const settings = { duration, warmup, connections, threads, durability, loader, nice: opt.nice ?? '0' };
+const settings = {
+  duration,
+  warmup,
+  connections,
+  threads,
+  durability,
+  loader,
+  nice: opt.nice ?? '0',
+  server: cli,
+};
 log(`bench: ${JSON.stringify(settings)} on ${machine.nproc}× ${machine.cpu}`);
 
 const results: ScenarioResult[] = [];
