@@ -142,7 +142,7 @@ export function defineCommands(gw: Gateway): void {
   );
 
   t.define(
-    { sid: 7, cid: 1, name: 'sendMsg', params: ['Property'], result: ['Property'] },
+    { sid: 7, cid: 1, name: 'sendMsg', params: ['Property'], result: ['Property'], pipelined: true },
     async (session, [msg], ordered) => {
       const l = session.login!;
       const stored = await deps.messaging.sendP2P(

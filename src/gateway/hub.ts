@@ -143,9 +143,9 @@ export class Gateway {
 
   /**
    * What every transport calls with a decoded request: rate limit now, then dispatch in arrival
-   * order (a client's sends are stored in the order it sent them). The next request of the session
-   * starts when this one completes, or earlier when its handler says its ordered part is done (a
-   * send queued for storage), so a client's sends share group commits instead of one each.
+   * order (a client's sends are stored in the order it sent them). A request starts when the
+   * previous one has completed; a pipelined one (7_1) already when the previous one has done its
+   * ordered part (its send is queued for the group commit), so a client's sends share commits.
    */
   receive(session: Session, req: Request, noReply = false): void {
     if (session.state === 'closed') return;
@@ -153,17 +153,23 @@ export class Gateway {
       session.close(1008, 'too many packets');
       return;
     }
-    session.queue = session.queue.then(
-      () =>
-        new Promise<void>((next) => {
-          this.dispatch(session, req, noReply, next).then(next, (err) => {
-            // dispatch answers handler errors itself; anything here is a bug: end this link only.
-            this.deps.logger.error({ err, sid: req.sid, cid: req.cid }, 'gateway dispatch failed');
-            session.close(1011, 'internal error');
-            next();
-          });
-        }),
-    );
+    const pipelined = this.table.command(req.sid, req.cid)?.pipelined === true;
+    const before = session.settled;
+    const previousReleased = session.released;
+    let release = noop;
+    session.released = new Promise<void>((r) => {
+      release = r;
+    });
+    const done = (pipelined ? previousReleased : before)
+      .then(() => this.dispatch(session, req, noReply, release))
+      .catch((err) => {
+        // dispatch answers handler errors itself; anything here is a bug: end this link only.
+        this.deps.logger.error({ err, sid: req.sid, cid: req.cid }, 'gateway dispatch failed');
+        session.close(1011, 'internal error');
+      })
+      .finally(release);
+    // Settled only when every earlier request is done too (a pipelined one may overtake).
+    session.settled = pipelined ? Promise.all([before, done]).then(noop) : done;
   }
 
   /** The one dispatch (STYLE.md §10): login gate, handler, reply. */

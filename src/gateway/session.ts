@@ -5,6 +5,8 @@
 import { GATEWAY_LIMITS } from './limits.js';
 import type { Outgoing, Property } from './packet.js';
 
+const SETTLED = Promise.resolve();
+
 /** What a transport offers a session. */
 export interface Link {
   readonly framing: 'json' | 'binary';
@@ -36,8 +38,12 @@ export class Session {
   login: LoginInfo | undefined;
   /** idServers pushed in real time on this connection; the login sync skips them. */
   readonly delivered = new Set<string>();
-  /** Requests are handled one after the other, in arrival order. */
-  queue: Promise<void> = Promise.resolve();
+  /**
+   * Requests are handled in arrival order. `released`: the previous request has done its ordered
+   * part (a pipelined command may start); `settled`: it has completed (any other command may start).
+   */
+  released: Promise<void> = SETTLED;
+  settled: Promise<void> = SETTLED;
   /** Time of the last packet from the client (idle sweep). */
   lastSeen: number;
   /** Closes the link if it has not logged in in time (set by the hub, cleared at login). */

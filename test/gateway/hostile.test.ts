@@ -166,6 +166,32 @@ describe('binary framing end to end (raw client ↔ official SDK over JSON)', ()
     await again.destroy();
   });
 
+  it('back-to-back sends are stored in the order sent; a later non-send command waits for them', async () => {
+    const c = await rawConnect(s, '/websocket');
+    try {
+      c.request(2, 3, 1, [loginProps(s.appKey, 'bina', 'tok-bina')]);
+      await c.waitPacket((p) => p.sid === 2 && p.cid === 3, 'the login reply');
+      const n = 30;
+      for (let i = 0; i < n; i++)
+        c.request(7, 1, 10 + i, [{ '0': '0', '1': 'jason', '8': '0', '9': `m${i}`, '11': `order-${i}` }]);
+      c.request(6, 23, 10 + n, []);
+      await c.waitPacket((p) => p.sid === 6 && p.cid === 23, 'the 6_23 reply');
+      const at = c.packets.findIndex((p) => p.sid === 6 && p.cid === 23);
+      const sends = c.packets.slice(0, at).filter((p) => p.sid === 7 && p.cid === 1);
+      assert.equal(sends.length, n, 'every 7_1 reply came before the 6_23 reply');
+      const ids = sends
+        .sort((a, b) => a.ser - b.ser)
+        .map((p) => Number((p.body[0] as Record<string, string>)['12']));
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        'idServer grows with the order sent',
+      );
+    } finally {
+      c.close();
+    }
+  });
+
   it('a resend of the same idClient returns the stored message and is not delivered twice', async () => {
     const jason = await sdkLogin(s, 'jason', 'tok-jason');
     const c = await rawConnect(s, '/websocket');
