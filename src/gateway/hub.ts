@@ -284,12 +284,13 @@ export class Gateway {
 
   #onMessage(e: MessageStoredEvent): void {
     const id = e.fields['12'] ?? '';
-    for (const s of this.sessionsOf(e.appKey, e.to)) {
+    // The live sets, not copies (sessionsOf): pushing never adds or removes a session.
+    for (const s of this.#byAccount.get(accountKey(e.appKey, e.to)) ?? NO_SESSIONS) {
       s.remember(id);
       s.push(PUSHES.msg, [e.fields]);
     }
     if (e.fields['102'] === '0') return; // isSyncable off: no copies to the sender's devices
-    for (const s of this.sessionsOf(e.appKey, e.from)) {
+    for (const s of this.#byAccount.get(accountKey(e.appKey, e.from)) ?? NO_SESSIONS) {
       if (s.connectionId === e.originConnectionId || e.to === e.from) continue;
       s.push(PUSHES.syncSendMsg, [e.fields]);
     }
@@ -331,3 +332,4 @@ export class Gateway {
 
 const accountKey = (appKey: string, accid: string) => `${appKey}\u0000${accid}`;
 const noop = () => {};
+const NO_SESSIONS: ReadonlySet<Session> = new Set();

@@ -240,6 +240,22 @@ class Writer {
   }
 
   string(s: string): void {
+    // Up to 42 UTF-16 units make at most 126 bytes: a one-byte length, written after the text.
+    if (s.length <= 42) {
+      this.#room(1 + s.length * 3);
+      const start = this.#at + 1;
+      let i = 0;
+      // ASCII byte by byte (most tags: ids, numbers, accids); anything else through the encoder.
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        scratch[start + i] = c;
+      }
+      const n = i === s.length ? i : i + scratch.write(s.slice(i), start + i, 'utf8');
+      scratch[this.#at] = n;
+      this.#at = start + n;
+      return;
+    }
     const n = Buffer.byteLength(s, 'utf8');
     this.varint(n);
     this.#room(n);
@@ -247,11 +263,13 @@ class Writer {
   }
 
   property(p: unknown): void {
-    const entries = Object.entries((p ?? {}) as Record<string, unknown>).filter(
-      ([, v]) => v !== undefined && v !== null,
-    );
-    this.varint(entries.length);
-    for (const [k, v] of entries) {
+    const obj = (p ?? {}) as Record<string, unknown>;
+    let count = 0;
+    for (const k in obj) if (obj[k] !== undefined && obj[k] !== null) count++;
+    this.varint(count);
+    for (const k in obj) {
+      const v = obj[k];
+      if (v === undefined || v === null) continue;
       this.varint(Number(k));
       this.string(propertyValue(v));
     }
