@@ -58,11 +58,11 @@ interface Options {
 
 /**
  * Node flags for both servers (relay and nimbase alike): a full GC on SIGUSR2
- * (bench/gc-on-signal.mjs) before each RSS reading, and V8's young generation at its default
- * maximum from the start (16 MiB semi-spaces). Otherwise V8 grows it (by ~20 MiB) during the first
- * burst of allocation, and whichever server meets that burst inside the memory measurement would
- * count V8's one-time growth as per-session memory (the relay meets it in its flow, nimbase in the
- * logins).
+ * (bench/gc-on-signal.mjs) before each RSS reading, and V8's young generation at the size it
+ * reaches under load from the start (16 MiB semi-spaces). Otherwise V8 grows it (by ~20 MiB)
+ * during the first burst of allocation, and whichever server meets that burst inside the memory
+ * measurement would count V8's one-time growth as per-session memory (the relay meets it in its
+ * flow, nimbase in the logins).
  */
 const gcArgs = (root: string) => [
   '--min-semi-space-size=16',
