@@ -20,6 +20,9 @@ export interface SendOrigin {
   connectionId?: string | undefined;
 }
 
+/** Recipients remembered as existing (MessagingService.#exists) before the memory is cleared. */
+const KNOWN_ACCOUNTS_MAX = 100_000;
+
 /** Offline messages handed out per login sync; the rest follow at the next one. */
 export const OFFLINE_SYNC_LIMIT = 5000;
 
@@ -51,13 +54,13 @@ export class MessagingService {
   ): Promise<Record<string, string>> {
     checkMessageFields(input);
     const to = input[TAG.to]!.toLowerCase();
-    const [sender, recipient] = await Promise.all([
+    const [sender, recipientExists] = await Promise.all([
       this.#account(origin.appKey, origin.accid),
-      to === origin.accid ? undefined : this.#account(origin.appKey, to),
+      to === origin.accid ? true : this.#exists(origin.appKey, to),
     ]);
     if (!sender) throw recipientNotFound(origin.accid);
     if (sender.mute || sender.muteP2P) throw muted();
-    if (to !== origin.accid && !recipient) throw recipientNotFound(to);
+    if (!recipientExists) throw recipientNotFound(to);
 
     const fields: Record<string, string> = { ...input };
     for (const tag of SERVER_TAGS) delete fields[tag];
@@ -111,6 +114,23 @@ export class MessagingService {
       this.#turnReads.set(key, read);
     }
     return read;
+  }
+
+  /**
+   * Accounts known to exist. Only the recipient's existence matters to a send, and an account is
+   * never deleted (neither CommsEase nor nimbase has a delete call: accounts are blocked instead),
+   * so a positive answer stays true. Bounded: cleared when full. If accounts ever become deletable,
+   * a deletion must reach this set (or the set must go).
+   */
+  readonly #existing = new Set<string>();
+
+  async #exists(appKey: string, accid: string): Promise<boolean> {
+    const key = `${appKey}\u0000${accid}`;
+    if (this.#existing.has(key)) return true;
+    if (!(await this.#account(appKey, accid))) return false;
+    if (this.#existing.size >= KNOWN_ACCOUNTS_MAX) this.#existing.clear();
+    this.#existing.add(key);
+    return true;
   }
 
   /** The account's undelivered messages, oldest first (login sync, 4_4). */
