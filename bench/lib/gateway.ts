@@ -172,7 +172,11 @@ export async function relayFlow(port: number, pairs: number, window: number, sec
   }
 }
 
-/** Receivers count 7_2 latency and acknowledge with 4_5 every 250 ms, as the SDK does. */
+/**
+ * Receivers count 7_2 latency and acknowledge with 4_5 every 250 ms, as the SDK does; each on its
+ * own phase, as independent clients would (started together, 100 receivers would ack in the same
+ * millisecond four times a second).
+ */
 function receive(receivers: { client: LinkClient }[], lat: number[], measuring: () => boolean) {
   const ackTimers: NodeJS.Timeout[] = [];
   for (const { client } of receivers) {
@@ -183,16 +187,15 @@ function receive(receivers: { client: LinkClient }[], lat: number[], measuring: 
       if (measuring()) lat.push(performance.now() - Number(m['9']!.split(' ')[0]));
       pending.push(Number(m['12']));
     };
-    ackTimers.push(
-      setInterval(() => {
-        if (pending.length === 0) return;
-        client.send(4, 5, 0, [7, 2, pending]);
-        pending = [];
-      }, 250),
-    );
+    const ack = () => {
+      if (pending.length === 0) return;
+      client.send(4, 5, 0, [7, 2, pending]);
+      pending = [];
+    };
+    ackTimers.push(setTimeout(() => ackTimers.push(setInterval(ack, 250)), Math.random() * 250));
   }
   return () => {
-    for (const t of ackTimers) clearInterval(t);
+    for (const t of ackTimers) clearTimeout(t);
   };
 }
 
