@@ -8,6 +8,7 @@
  *                    [--scenario create] [--durability full|normal] [--loader wrk|autocannon]
  *                    [--no-build] [--cpu-prof] [--nice=-10]
  *                    [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
+ *                    [--gateway-packet-rate 1000000] [--gateway-rate 5000] [--server <dist/cli.js>]
  *                    [--database-url postgres://postgres@127.0.0.1:5432/test] [--baseline-duration 10]
  *
  * With --database-url (PostgreSQL), each scenario's server gets a fresh database created on that
@@ -47,6 +48,13 @@ const { values: opt } = parseArgs({
     sessions: { type: 'string', default: '1000' },
     'database-url': { type: 'string' },
     'baseline-duration': { type: 'string' },
+    // The server's per-link packet rate for the gateway run: high enough not to bound it (the
+    // production default, 50/s, would cap 100 senders at 4,500 msg/s). Reported with the figures.
+    'gateway-packet-rate': { type: 'string', default: '1000000' },
+    // Offered msg/s of the fixed-rate latency run (0: skip it).
+    'gateway-rate': { type: 'string', default: '5000' },
+    // Another build's dist/cli.js to measure instead of this one (before/after comparisons).
+    server: { type: 'string' },
   },
 });
 
@@ -82,6 +90,8 @@ const gatewayWanted = filters.length === 0 || filters.some((f) => 'gateway'.incl
 const gatewayPairs = int('gateway-pairs', opt['gateway-pairs']!, 1, 2000);
 const gatewayWindow = int('gateway-window', opt['gateway-window']!, 1, 64);
 const sessions = int('sessions', opt.sessions!, 0, 20000);
+const gatewayPacketRate = int('gateway-packet-rate', opt['gateway-packet-rate']!, 1, 1_000_000);
+const gatewayRate = int('gateway-rate', opt['gateway-rate']!, 0, 1_000_000);
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -123,7 +133,7 @@ if (!opt['no-build']) {
 }
 
 const workDir = mkdtempSync(join(tmpdir(), 'nimbase-bench-'));
-const cli = join(ROOT, 'dist/cli.js');
+const cli = opt.server ?? join(ROOT, 'dist/cli.js');
 const profDir = join(ROOT, 'bench/results/cpu-prof');
 
 interface Measured extends LoadResult {
@@ -285,6 +295,7 @@ const settings = {
   loader,
   nice: opt.nice ?? '0',
   store: pgUrl === undefined ? 'sqlite' : 'postgres',
+  server: cli,
 };
 log(`bench: ${JSON.stringify(settings)} on ${machine.nproc}× ${machine.cpu}`);
 
@@ -315,6 +326,10 @@ try {
       window: gatewayWindow,
       seconds: duration,
       sessions,
+      packetRate: gatewayPacketRate,
+      fixedRate: gatewayRate,
+      warmup,
+      cpuProfDir: opt['cpu-prof'] ? profDir : undefined,
       log,
     });
   }

@@ -130,6 +130,14 @@ export function buildProgram(): Command {
     )
     .addOption(
       new Option(
+        '--gateway-packet-rate <n>',
+        'packets per second a client link may send after a burst of 200 (more → close 1008)',
+      )
+        .env('NIMBASE_GATEWAY_PACKET_RATE')
+        .default('50'),
+    )
+    .addOption(
+      new Option(
         '--lowercase-lookup <bool>',
         'lower-case an accid before looking it up (default false: exact match on the stored lower case)',
       )

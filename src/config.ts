@@ -3,6 +3,7 @@
  * into a typed object. Nothing else reads process.env.
  */
 import { z } from 'zod';
+import { GATEWAY_LIMITS } from './gateway/limits.js';
 import { parseRateRules } from './limits/rules.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -82,6 +83,11 @@ export const serveSchema = dataSchema.extend({
     .string()
     .regex(/^[A-Za-z0-9.:[\]-]+$/, 'public link must be host[:port]')
     .optional(),
+  /**
+   * Packets per second one client link may send after its burst (GATEWAY_LIMITS.packetBurst); a
+   * faster link is closed with 1008 (docs/client-sdk.md, Limits). Raise it for load tests.
+   */
+  gatewayPacketRate: intIn('gateway packet rate', 1, 1_000_000).default(GATEWAY_LIMITS.packetsPerSecond),
 });
 
 export type DataConfig = z.output<typeof dataSchema>;

@@ -32,7 +32,7 @@ export interface ServerOptions {
     | 'rateLimit'
     | 'replayProtection'
   > &
-    Partial<Pick<ServeConfig, 'publicLink'>>;
+    Partial<Pick<ServeConfig, 'publicLink' | 'gatewayPacketRate'>>;
   runtime: Runtime;
   logger: Logger;
   /** Current time in ms; tests inject a fixed clock to use the spec's vectors. */
@@ -82,8 +82,14 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   app.decorateRequest('appKey', '');
   // The client gateway: its sessions answer the account domain's presence queries, and it hears
   // account events and stored messages on the runtime's bus (in-process or a broker).
-  const messaging = new MessagingService(o.runtime.store, o.runtime.store, o.runtime.bus, now, (err) =>
-    o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
+  const messaging = new MessagingService(
+    o.runtime.store,
+    o.runtime.store,
+    o.runtime.bus,
+    now,
+    (err) => o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
+    // SQLite queues inserts for its group commit in call order; PostgreSQL's pool may reorder them.
+    o.runtime.store.kind === 'sqlite',
   );
   const gateway = mountGateway(app, {
     runtime: o.runtime,
@@ -92,6 +98,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     logger: o.logger,
     now,
     publicLink: o.config.publicLink,
+    packetRate: o.config.gatewayPacketRate,
   });
   o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);

@@ -5,15 +5,35 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { signedCall } from '../../src/client/server-api.js';
-import { type FlowResult, type LinkClient, loginMany, nimbaseFlow, relayFlow } from './gateway.js';
+import {
+  type FlowResult,
+  type LinkClient,
+  loginMany,
+  nimbaseFixedRate,
+  nimbaseFlow,
+  relayFlow,
+  relayIdle,
+} from './gateway.js';
 import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './proc.js';
+
+interface IdleSessions {
+  count: number;
+  rssDeltaMiB: number;
+  kibPerSession: number;
+  loginsPerSecond: number;
+}
 
 export interface GatewayReport {
   relay: FlowResult & { cpuCores: number | undefined };
   nimbase: FlowResult & { cpuCores: number | undefined; rssMiB: number | undefined; ratio: number };
-  sessions:
-    | { count: number; rssDeltaMiB: number; kibPerSession: number; loginsPerSecond: number }
-    | undefined;
+  /** The same flow at a fixed offered rate (`--gateway-rate`), for latency at a known load. */
+  fixedRate: (FlowResult & { cpuCores: number | undefined }) | undefined;
+  /** The server's `--gateway-packet-rate` for this run. */
+  packetRate: number;
+  /** Idle logged-in sessions on the fresh server (before any message flow). */
+  sessions: IdleSessions | undefined;
+  /** Idle connections to the bare relay, measured the same way (forced GC before each reading). */
+  relaySessions: { count: number; rssDeltaMiB: number; kibPerSession: number } | undefined;
   hostCpuPressure: number | undefined;
 }
 
@@ -26,7 +46,36 @@ interface Options {
   window: number;
   seconds: number;
   sessions: number;
+  /** Passed to the server as `--gateway-packet-rate`. */
+  packetRate: number;
+  /** Offered msg/s of the fixed-rate run; 0 skips it. */
+  fixedRate: number;
+  warmup: number;
+  /** Directory for the server's `--cpu-prof` profile, if wanted. */
+  cpuProfDir: string | undefined;
   log: (s: string) => void;
+}
+
+/**
+ * Node flags for both servers (relay and nimbase alike): a full GC on SIGUSR2
+ * (bench/gc-on-signal.mjs) before each RSS reading, and V8's young generation at the size it
+ * reaches under load from the start (16 MiB semi-spaces). Otherwise V8 grows it (by ~20 MiB)
+ * during the first burst of allocation, and whichever server meets that burst inside the memory
+ * measurement would count V8's one-time growth as per-session memory (the relay meets it in its
+ * flow, nimbase in the logins).
+ */
+const gcArgs = (root: string) => [
+  '--min-semi-space-size=16',
+  '--expose-gc',
+  '--import',
+  join(root, 'bench/gc-on-signal.mjs'),
+];
+
+/** RSS in MiB after a forced full GC in `child` (started with gcArgs). */
+async function settledRss(child: Child): Promise<number> {
+  child.proc.kill('SIGUSR2');
+  await new Promise((r) => setTimeout(r, 500));
+  return memoryMiB(child.pid)?.rss ?? Number.NaN;
 }
 
 async function withCpu<T>(child: Child, f: () => Promise<T & { seconds: number }>) {
@@ -50,11 +99,26 @@ async function pool<T>(items: T[], n: number, work: (t: T) => Promise<void>) {
 
 export async function runGateway(o: Options): Promise<GatewayReport> {
   const seconds = o.seconds;
-  const relayChild = await startChild([join(o.root, 'bench/relay-server.mjs')], /listening (\d+)/);
+  const relayChild = await startChild(
+    [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
+    /listening (\d+)/,
+  );
   let relay: GatewayReport['relay'];
+  let relaySessions: GatewayReport['relaySessions'];
   try {
-    await relayFlow(relayChild.port, o.pairs, o.window, 1); // warm-up
+    await relayFlow(relayChild.port, o.pairs, o.window, Math.max(1, o.warmup)); // warm-up
     relay = await withCpu(relayChild, () => relayFlow(relayChild.port, o.pairs, o.window, seconds));
+    if (o.sessions > 0) {
+      const before = await settledRss(relayChild);
+      const idle = await relayIdle(relayChild.port, o.sessions);
+      const after = await settledRss(relayChild);
+      for (const ws of idle) ws.terminate();
+      relaySessions = {
+        count: o.sessions,
+        rssDeltaMiB: after - before,
+        kibPerSession: ((after - before) * 1024) / o.sessions,
+      };
+    }
   } finally {
     await relayChild.stop();
   }
@@ -71,6 +135,8 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
   ) as { appKey: string; appSecret: string };
   const child = await startChild(
     [
+      ...gcArgs(o.root),
+      ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),
       o.cli,
       'serve',
       '--data-dir',
@@ -81,6 +147,8 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
       'warn',
       '--durability',
       o.durability,
+      '--gateway-packet-rate',
+      String(o.packetRate),
     ],
     /listening on http:\/\/[^:]+:(\d+)/,
   );
@@ -106,33 +174,56 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     });
     o.log(`  ${idle.length + tx.length + rx.length} accounts created`);
 
-    let sessions: GatewayReport['sessions'];
-    if (idle.length > 0) {
-      await new Promise((r) => setTimeout(r, 1000));
-      const before = memoryMiB(child.pid)?.rss ?? Number.NaN;
+    // Memory per idle session: RSS (after a forced GC) before and after `idle` links log in.
+    const measureIdle = async (label: string) => {
+      const before = await settledRss(child);
       const logins = await loginMany(child.port, creds.appKey, idle, 32);
-      open.push(...logins.clients);
-      await new Promise((r) => setTimeout(r, 2000));
-      const after = memoryMiB(child.pid)?.rss ?? Number.NaN;
-      sessions = {
+      await new Promise((r) => setTimeout(r, 1500));
+      const after = await settledRss(child);
+      const m = {
         count: idle.length,
         rssDeltaMiB: after - before,
         kibPerSession: ((after - before) * 1024) / idle.length,
         loginsPerSecond: logins.perSecond,
       };
       o.log(
-        `  ${idle.length} sessions: ${sessions.kibPerSession.toFixed(1)} KiB each, ${Math.round(logins.perSecond)} logins/s`,
+        `  ${idle.length} sessions (${label}): ${m.kibPerSession.toFixed(1)} KiB each, ${Math.round(logins.perSecond)} logins/s`,
       );
+      return { m, clients: logins.clients };
+    };
+    let sessions: GatewayReport['sessions'];
+    if (idle.length > 0) {
+      const r = await measureIdle('fresh server');
+      sessions = r.m;
+      open.push(...r.clients);
     }
 
     const senders = (await loginMany(child.port, creds.appKey, tx, 32)).clients;
     const receivers = (await loginMany(child.port, creds.appKey, rx, 32)).clients;
     open.push(...senders, ...receivers);
     const pairs = receivers.map((client, i) => ({ client, accid: rx[i]! }));
-    const flow = await withCpu(child, () => nimbaseFlow(senders, pairs, o.window, seconds));
+    if (o.warmup > 0) await nimbaseFlow(senders, pairs, o.window, o.warmup, o.packetRate);
+    const flow = await withCpu(child, () => nimbaseFlow(senders, pairs, o.window, seconds, o.packetRate));
     const nimbase = { ...flow, rssMiB: memoryMiB(child.pid)?.rss, ratio: flow.perSecond / relay.perSecond };
     o.log(`  nimbase: ${Math.round(nimbase.perSecond)} msg/s`);
-    return { relay, nimbase, sessions, hostCpuPressure: cpuPressure() };
+    let fixedRate: GatewayReport['fixedRate'];
+    if (o.fixedRate > 0) {
+      fixedRate = await withCpu(child, () =>
+        nimbaseFixedRate(senders, pairs, o.fixedRate, seconds, Math.max(1, o.warmup)),
+      );
+      o.log(
+        `  nimbase at ${o.fixedRate} msg/s: p50 ${fixedRate.latencyMs.p50.toFixed(2)} ms, p99 ${fixedRate.latencyMs.p99.toFixed(2)} ms`,
+      );
+    }
+    return {
+      relay,
+      nimbase,
+      fixedRate,
+      packetRate: o.packetRate,
+      sessions,
+      relaySessions,
+      hostCpuPressure: cpuPressure(),
+    };
   } finally {
     for (const c of open) c.close();
     await child.stop();
@@ -146,23 +237,33 @@ export function gatewayMarkdown(
   g: GatewayReport,
   m: { nproc: number; cpu: string; memoryGiB: number; node: string },
 ) {
-  const row = (name: string, f: FlowResult & { cpuCores: number | undefined }, ratio: number) =>
-    `| ${name} | ${f.pairs} × ${f.window} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
+  const row = (name: string, f: FlowResult & { cpuCores: number | undefined }, ratio?: number) =>
+    `| ${name} | ${f.pairs} × ${f.window || 'open loop'} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
   const lines = [
     '',
     `## Client gateway, ${new Date().toISOString()}`,
     '',
     `${m.nproc}× ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. Load generator in the bench process, server in its own.`,
     '',
+    `Server started with \`--gateway-packet-rate ${g.packetRate}\` (production default 50): senders are paced at 90 % of it, so the cap column shows what the rate limit let them offer; a cap far above the delivered rate means the limit did not bound the run.`,
+    '',
     '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | sent / delivered | rate-limit cap msg/s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('bare ws relay', g.relay, 1),
     row('nimbase 7_1 → 7_2', g.nimbase, g.nimbase.ratio),
+    ...(g.fixedRate
+      ? [row(`nimbase at a fixed ${f0(g.fixedRate.offered ?? 0)} msg/s offered`, g.fixedRate)]
+      : []),
     '',
   ];
   if (g.sessions)
     lines.push(
-      `Idle logged-in sessions: ${g.sessions.count}, server RSS +${g.sessions.rssDeltaMiB.toFixed(1)} MiB = ${g.sessions.kibPerSession.toFixed(1)} KiB per session; ${f0(g.sessions.loginsPerSecond)} logins/s (32 in parallel, connect + 2_3).`,
+      `Idle logged-in sessions: ${g.sessions.count}, server RSS +${g.sessions.rssDeltaMiB.toFixed(1)} MiB = ${g.sessions.kibPerSession.toFixed(1)} KiB per session (RSS after a forced full GC, before and after the logins; both servers run with \`--min-semi-space-size=16\`); ${f0(g.sessions.loginsPerSecond)} logins/s (32 in parallel, connect + 2_3).`,
+      '',
+    );
+  if (g.relaySessions)
+    lines.push(
+      `Bare ws relay, ${g.relaySessions.count} idle connections measured the same way: RSS +${g.relaySessions.rssDeltaMiB.toFixed(1)} MiB = ${g.relaySessions.kibPerSession.toFixed(1)} KiB per connection.`,
       '',
     );
   lines.push(`Host CPU pressure at the end: ${g.hostCpuPressure ?? '–'} %.`, '');

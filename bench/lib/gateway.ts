@@ -7,7 +7,6 @@
 import WebSocket from 'ws';
 import { decodeBinaryBody, decodeHeader, encodeBinaryRequest } from '../../src/gateway/framing/binary.js';
 import { Gateway } from '../../src/gateway/hub.js';
-import { GATEWAY_LIMITS } from '../../src/gateway/limits.js';
 import type { FieldType } from '../../src/gateway/packet.js';
 
 const table = new Gateway({} as never).table;
@@ -97,6 +96,8 @@ export interface FlowResult {
   errors: number;
   /** Messages per second the senders were allowed to offer (the gateway's rate limit), if paced. */
   offeredCap?: number;
+  /** Fixed-rate runs: the messages per second offered, whatever the answers. */
+  offered?: number;
 }
 
 function quantile(sorted: Float64Array, q: number) {
@@ -172,40 +173,82 @@ export async function relayFlow(port: number, pairs: number, window: number, sec
 }
 
 /**
- * nimbase P2P text messages end to end: `senders[i]` sends 7_1 to `receivers[i]`'s account, keeping
- * up to `window` unanswered sends, paced under the gateway's per-connection rate limit (a faster
- * client is closed with 1008); the receiver gets 7_2 and acknowledges with 4_5 in batches, as the
- * SDK does. Latency is send → 7_2 at the receiver.
+ * Receivers count 7_2 latency and acknowledge with 4_5 every 250 ms, as the SDK does; each on its
+ * own phase, as independent clients would (started together, 100 receivers would ack in the same
+ * millisecond four times a second).
  */
-export async function nimbaseFlow(
-  senders: LinkClient[],
-  receivers: { client: LinkClient; accid: string }[],
-  window: number,
-  seconds: number,
-) {
-  // 90 % of the sustained rate, leaving room for the receivers' acks and heartbeats.
-  const perSender = GATEWAY_LIMITS.packetsPerSecond * 0.9;
-  const lat: number[] = [];
-  let sent = 0;
-  let errors = 0;
-  let measuring = true;
+function receive(receivers: { client: LinkClient }[], lat: number[], measuring: () => boolean) {
   const ackTimers: NodeJS.Timeout[] = [];
   for (const { client } of receivers) {
     let pending: number[] = [];
     client.onPush = (p) => {
       if (p.sid !== 7 || p.cid !== 2) return;
       const m = p.body[0] as Record<string, string>;
-      if (measuring) lat.push(performance.now() - Number(m['9']!.split(' ')[0]));
+      if (measuring()) lat.push(performance.now() - Number(m['9']!.split(' ')[0]));
       pending.push(Number(m['12']));
     };
-    ackTimers.push(
-      setInterval(() => {
-        if (pending.length === 0) return;
-        client.send(4, 5, 0, [7, 2, pending]);
-        pending = [];
-      }, 250),
-    );
+    const ack = () => {
+      if (pending.length === 0) return;
+      client.send(4, 5, 0, [7, 2, pending]);
+      pending = [];
+    };
+    ackTimers.push(setTimeout(() => ackTimers.push(setInterval(ack, 250)), Math.random() * 250));
   }
+  return () => {
+    for (const t of ackTimers) clearTimeout(t);
+  };
+}
+
+/** Each flow's idClients are new: a resend of a stored idClient is answered but not delivered again. */
+let flowRuns = 0;
+
+const textMessage = (to: string, idClient: string) => ({
+  '0': '0',
+  '1': to,
+  '8': '0',
+  '9': `${performance.now()} ${PAD}`,
+  '11': idClient,
+});
+
+/** `count` idle connections to the relay (memory per idle connection, the relay's side). */
+export async function relayIdle(port: number, count: number): Promise<WebSocket[]> {
+  const socks: WebSocket[] = [];
+  for (let i = 0; i < count; i += 32) {
+    const batch = Array.from(
+      { length: Math.min(32, count - i) },
+      (_, k) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/?id=idle${i + k}`);
+          ws.once('open', () => resolve(ws));
+          ws.once('error', reject);
+        }),
+    );
+    socks.push(...(await Promise.all(batch)));
+  }
+  return socks;
+}
+
+/**
+ * nimbase P2P text messages end to end, at saturation: `senders[i]` sends 7_1 to `receivers[i]`'s
+ * account, keeping up to `window` unanswered sends, paced at 90 % of `packetRate` (the server's
+ * `--gateway-packet-rate`: a faster client is closed with 1008); the receiver gets 7_2 and
+ * acknowledges with 4_5. Latency is send → 7_2 at the receiver.
+ */
+export async function nimbaseFlow(
+  senders: LinkClient[],
+  receivers: { client: LinkClient; accid: string }[],
+  window: number,
+  seconds: number,
+  packetRate: number,
+) {
+  // 90 % of the sustained rate, leaving room for the receivers' acks and heartbeats.
+  const perSender = packetRate * 0.9;
+  const lat: number[] = [];
+  let sent = 0;
+  let errors = 0;
+  let measuring = true;
+  const run = ++flowRuns;
+  const stopReceiving = receive(receivers, lat, () => measuring);
   const loops = senders.map(async (tx, i) => {
     const to = receivers[i]!.accid;
     let n = 0;
@@ -219,9 +262,7 @@ export async function nimbaseFlow(
         if (!measuring) return;
         n++;
         sent++;
-        const r = await tx.call(7, 1, [
-          { '0': '0', '1': to, '8': '0', '9': `${performance.now()} ${PAD}`, '11': `b${i}-${n}` },
-        ]);
+        const r = await tx.call(7, 1, [textMessage(to, `b${run}-${i}-${n}`)]);
         if (r.code !== 200) errors++;
       }
     };
@@ -232,9 +273,61 @@ export async function nimbaseFlow(
   measuring = false;
   const elapsed = (performance.now() - t0) / 1000;
   await Promise.race([Promise.all(loops), new Promise((r) => setTimeout(r, 5000))]);
-  for (const t of ackTimers) clearInterval(t);
+  stopReceiving();
   const result = summarise(senders.length, window, elapsed, sent, lat, errors);
   return { ...result, offeredCap: perSender * senders.length };
+}
+
+/**
+ * The same flow at a fixed offered rate (open loop): `rate` messages per second in total, spread
+ * round-robin over the senders, sent on schedule whatever the answers, so latency is not hidden by
+ * a sender waiting for its own replies. Reports latency send → 7_2 at that load.
+ */
+export async function nimbaseFixedRate(
+  senders: LinkClient[],
+  receivers: { client: LinkClient; accid: string }[],
+  rate: number,
+  seconds: number,
+  warmupSeconds: number,
+) {
+  const lat: number[] = [];
+  let sent = 0;
+  let errors = 0;
+  let measuring = false;
+  let running = true;
+  const stopReceiving = receive(receivers, lat, () => measuring);
+  let next = 0;
+  let n = 0;
+  const run = ++flowRuns;
+  const start = performance.now();
+  const pump = new Promise<void>((resolve) => {
+    const tick = () => {
+      if (!running) return resolve();
+      const due = Math.floor(((performance.now() - start) / 1000) * rate);
+      for (; n < due; n++) {
+        const i = next;
+        next = (next + 1) % senders.length;
+        if (measuring) sent++;
+        senders[i]!.call(7, 1, [textMessage(receivers[i]!.accid, `f${run}-${i}-${n}`)]).then((r) => {
+          if (r.code !== 200) errors++;
+        });
+      }
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+  measuring = true;
+  lat.length = 0;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  running = false;
+  await pump;
+  await new Promise((r) => setTimeout(r, 200));
+  stopReceiving();
+  return { ...summarise(senders.length, 0, elapsed, sent, lat, errors), offered: rate };
 }
 
 /** Logs `accids` in with `concurrency` parallel logins; returns the clients (in `accids` order) and logins/s. */

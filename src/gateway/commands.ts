@@ -12,7 +12,16 @@ export interface Reply {
   body?: unknown[];
 }
 
-export type Handler = (session: Session, params: unknown[]) => Promise<Reply | undefined> | Reply | undefined;
+/**
+ * `ordered` lets the session's next request start before this one completes, if that one is
+ * `pipelined`: a handler calls it once what must happen in arrival order is done (a send has been
+ * queued for storage, so the next send is stored after it). Other requests wait for completion.
+ */
+export type Handler = (
+  session: Session,
+  params: unknown[],
+  ordered: () => void,
+) => Promise<Reply | undefined> | Reply | undefined;
 
 export interface CommandSpec {
   sid: number;
@@ -24,6 +33,8 @@ export interface CommandSpec {
   beforeLogin?: boolean;
   /** The client expects no reply (`hasPacketResponse:false`, §6.1). */
   noReply?: boolean;
+  /** May start once the previous request called `ordered`, before it completes (see Handler). */
+  pipelined?: boolean;
 }
 
 export interface PushSpec {

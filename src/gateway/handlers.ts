@@ -114,6 +114,9 @@ export function defineCommands(gw: Gateway): void {
       if (sid === 7 && cid === 2) {
         const l = session.login!;
         await deps.messaging.acknowledge(l.appKey, l.accid, ids as number[]);
+        // Acknowledged ids have no offline entry left for the sync to skip: forget them, so a busy
+        // link does not hold up to GATEWAY_LIMITS.deliveredMemory ids (and the GC does not trace them).
+        for (const id of ids as number[]) session.delivered.delete(String(id));
       }
       return undefined;
     },
@@ -142,8 +145,8 @@ export function defineCommands(gw: Gateway): void {
   );
 
   t.define(
-    { sid: 7, cid: 1, name: 'sendMsg', params: ['Property'], result: ['Property'] },
-    async (session, [msg]) => {
+    { sid: 7, cid: 1, name: 'sendMsg', params: ['Property'], result: ['Property'], pipelined: true },
+    async (session, [msg], ordered) => {
       const l = session.login!;
       const stored = await deps.messaging.sendP2P(
         {
@@ -154,6 +157,7 @@ export function defineCommands(gw: Gateway): void {
           connectionId: session.connectionId,
         },
         msg as Property,
+        ordered,
       );
       return { code: 200, body: [stored] };
     },

@@ -43,6 +43,8 @@ export interface GatewayDeps {
   now: () => number;
   /** A prefix that keeps connection ids unique across nodes. */
   nodeId: string;
+  /** Packets per second per link after the burst; default GATEWAY_LIMITS.packetsPerSecond. */
+  packetRate?: number | undefined;
 }
 
 /** Client types that exclude each other (a new mobile login replaces the other mobile one). */
@@ -59,7 +61,11 @@ export class Gateway {
   #seq = 0;
   #sweeper: NodeJS.Timeout | undefined;
 
+  /** Packets per second per link after the burst (`--gateway-packet-rate`). */
+  readonly packetRate: number;
+
   constructor(readonly deps: GatewayDeps) {
+    this.packetRate = deps.packetRate ?? GATEWAY_LIMITS.packetsPerSecond;
     defineCommands(this);
   }
 
@@ -91,10 +97,11 @@ export class Gateway {
     const id = `${this.deps.nodeId}_${++this.#seq}_${this.deps.now()}`;
     const session = new Session(id, link, (s) => this.#closed(s), this.deps.now);
     this.#all.add(session);
-    const timer = setTimeout(() => {
+    // Cleared at login (register) or close: an idle logged-in session keeps no timer.
+    session.loginTimer = setTimeout(() => {
       if (session.state === 'connected') session.close(1008, 'login timeout');
     }, GATEWAY_LIMITS.loginTimeoutMs);
-    timer.unref();
+    session.loginTimer.unref();
     return session;
   }
 
@@ -136,25 +143,37 @@ export class Gateway {
 
   /**
    * What every transport calls with a decoded request: rate limit now, then dispatch in arrival
-   * order (a client's sends are stored in the order it sent them).
+   * order (a client's sends are stored in the order it sent them). A request starts when the
+   * previous one has completed; a pipelined one (7_1) already when the previous one has done its
+   * ordered part (its send is queued for the group commit), so a client's sends share commits.
    */
   receive(session: Session, req: Request, noReply = false): void {
     if (session.state === 'closed') return;
-    if (!session.takePacket()) {
+    if (!session.takePacket(this.packetRate)) {
       session.close(1008, 'too many packets');
       return;
     }
-    session.queue = session.queue
-      .then(() => this.dispatch(session, req, noReply))
+    const pipelined = this.table.command(req.sid, req.cid)?.pipelined === true;
+    const before = session.settled;
+    const previousReleased = session.released;
+    let release = noop;
+    session.released = new Promise<void>((r) => {
+      release = r;
+    });
+    const done = (pipelined ? previousReleased : before)
+      .then(() => this.dispatch(session, req, noReply, release))
       .catch((err) => {
         // dispatch answers handler errors itself; anything here is a bug: end this link only.
         this.deps.logger.error({ err, sid: req.sid, cid: req.cid }, 'gateway dispatch failed');
         session.close(1011, 'internal error');
-      });
+      })
+      .finally(release);
+    // Settled only when every earlier request is done too (a pipelined one may overtake).
+    session.settled = pipelined ? Promise.all([before, done]).then(noop) : done;
   }
 
   /** The one dispatch (STYLE.md §10): login gate, handler, reply. */
-  async dispatch(session: Session, req: Request, noReply = false): Promise<void> {
+  async dispatch(session: Session, req: Request, noReply = false, ordered: () => void = noop): Promise<void> {
     if (session.state === 'closed') return;
     const cmd = this.table.command(req.sid, req.cid);
     if (!session.active && !cmd?.beforeLogin) return session.close(1008, 'command before login');
@@ -165,7 +184,7 @@ export class Gateway {
     }
     let reply: (Reply & { after?: () => void }) | undefined;
     try {
-      reply = await cmd.handler(session, req.params);
+      reply = await cmd.handler(session, req.params, ordered);
     } catch (err) {
       if (isDomainError(err)) reply = { code: err.code };
       else {
@@ -191,6 +210,7 @@ export class Gateway {
     }
     set.add(session);
     session.state = 'active';
+    session.clearLoginTimer();
     void this.#publishSession(session, 'online');
   }
 
@@ -264,12 +284,13 @@ export class Gateway {
 
   #onMessage(e: MessageStoredEvent): void {
     const id = e.fields['12'] ?? '';
-    for (const s of this.sessionsOf(e.appKey, e.to)) {
+    // The live sets, not copies (sessionsOf): pushing never adds or removes a session.
+    for (const s of this.#byAccount.get(accountKey(e.appKey, e.to)) ?? NO_SESSIONS) {
       s.remember(id);
       s.push(PUSHES.msg, [e.fields]);
     }
     if (e.fields['102'] === '0') return; // isSyncable off: no copies to the sender's devices
-    for (const s of this.sessionsOf(e.appKey, e.from)) {
+    for (const s of this.#byAccount.get(accountKey(e.appKey, e.from)) ?? NO_SESSIONS) {
       if (s.connectionId === e.originConnectionId || e.to === e.from) continue;
       s.push(PUSHES.syncSendMsg, [e.fields]);
     }
@@ -310,3 +331,5 @@ export class Gateway {
 }
 
 const accountKey = (appKey: string, accid: string) => `${appKey}\u0000${accid}`;
+const noop = () => {};
+const NO_SESSIONS: ReadonlySet<Session> = new Set();

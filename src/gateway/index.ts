@@ -15,6 +15,8 @@ export interface MountOptions {
   logger: Logger;
   now: () => number;
   publicLink?: string | undefined;
+  /** Packets per second per link after the burst (`--gateway-packet-rate`). */
+  packetRate?: number | undefined;
 }
 
 export function mountGateway(app: FastifyInstance, o: MountOptions): Gateway {
@@ -27,6 +29,7 @@ export function mountGateway(app: FastifyInstance, o: MountOptions): Gateway {
     logger: o.logger.child({ component: 'gateway' }),
     now: o.now,
     nodeId: randomBytes(3).toString('hex'),
+    packetRate: o.packetRate,
   });
   attachTransports(app, gateway, { publicLink: o.publicLink });
   app.addHook('onReady', () => gateway.start());

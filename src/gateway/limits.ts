@@ -2,7 +2,10 @@
 export const GATEWAY_LIMITS = {
   /** Largest WebSocket message accepted; a bigger one closes the link (ws close 1009). */
   maxFrameBytes: 256 * 1024,
-  /** Token bucket per connection: burst size and refill per second, across all commands. */
+  /**
+   * Token bucket per connection: burst size and refill per second, across all commands. The refill
+   * is the default of `--gateway-packet-rate` / NIMBASE_GATEWAY_PACKET_RATE (config.ts).
+   */
   packetBurst: 200,
   packetsPerSecond: 50,
   /** A connection that has not logged in within this time is closed. */

@@ -5,6 +5,8 @@
 import { GATEWAY_LIMITS } from './limits.js';
 import type { Outgoing, Property } from './packet.js';
 
+const SETTLED = Promise.resolve();
+
 /** What a transport offers a session. */
 export interface Link {
   readonly framing: 'json' | 'binary';
@@ -36,10 +38,16 @@ export class Session {
   login: LoginInfo | undefined;
   /** idServers pushed in real time on this connection; the login sync skips them. */
   readonly delivered = new Set<string>();
-  /** Requests are handled one after the other, in arrival order. */
-  queue: Promise<void> = Promise.resolve();
+  /**
+   * Requests are handled in arrival order. `released`: the previous request has done its ordered
+   * part (a pipelined command may start); `settled`: it has completed (any other command may start).
+   */
+  released: Promise<void> = SETTLED;
+  settled: Promise<void> = SETTLED;
   /** Time of the last packet from the client (idle sweep). */
   lastSeen: number;
+  /** Closes the link if it has not logged in in time (set by the hub, cleared at login). */
+  loginTimer: NodeJS.Timeout | undefined;
   #tokens: number = GATEWAY_LIMITS.packetBurst;
   #refilledAt: number;
   readonly #onClose: (s: Session) => void;
@@ -59,13 +67,13 @@ export class Session {
     return this.state === 'active';
   }
 
-  /** Token bucket: false when the client sends faster than the limits allow. */
-  takePacket(): boolean {
+  /** Token bucket: false when the client sends faster than `perSecond` after its burst. */
+  takePacket(perSecond: number): boolean {
     const t = this.now();
     this.lastSeen = t;
     this.#tokens = Math.min(
       GATEWAY_LIMITS.packetBurst,
-      this.#tokens + ((t - this.#refilledAt) / 1000) * GATEWAY_LIMITS.packetsPerSecond,
+      this.#tokens + ((t - this.#refilledAt) / 1000) * perSecond,
     );
     this.#refilledAt = t;
     if (this.#tokens < 1) return false;
@@ -105,10 +113,16 @@ export class Session {
     };
   }
 
+  clearLoginTimer(): void {
+    if (this.loginTimer) clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
+  }
+
   /** Ends the session (idempotent). The transport calls it when the socket goes away. */
   close(code = 1000, reason = 'bye'): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.clearLoginTimer();
     this.#onClose(this);
     this.link.close(code, reason);
   }

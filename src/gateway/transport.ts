@@ -63,8 +63,9 @@ export function attachTransports(app: FastifyInstance, gateway: Gateway, o: Tran
 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node detaches its own error listener before 'upgrade': a reset on a refused socket must not
-    // become an uncaught 'error' event (ws adds its own once it takes the socket).
-    socket.on('error', () => socket.destroy());
+    // become an uncaught 'error' event (ws adds its own once it takes the socket). A plain function,
+    // not a closure: this listener lives as long as the socket and would keep `req` alive.
+    socket.on('error', destroySocket);
     const path = (req.url ?? '').split('?')[0] ?? '';
     const io = SOCKET_IO_PATH.exec(path);
     let framing: Link['framing'];
@@ -86,20 +87,43 @@ export function attachTransports(app: FastifyInstance, gateway: Gateway, o: Tran
   });
 }
 
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 function refuse(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Not Found'}\r\nConnection: close\r\n\r\n`);
   // A peer that never closes its side must not hold the socket open.
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
+/** Sockets corked during this turn (see `corkForTurn`), uncorked together at its end. */
+const corked: Duplex[] = [];
+const uncorkAll = () => {
+  for (const s of corked.splice(0)) s.uncork();
+};
+
+/**
+ * Holds a socket's writes until the end of the current turn, so the replies and pushes a group
+ * commit releases together leave in one write (one syscall) per socket rather than one each.
+ * `ws` writes each frame to this socket; corking it is the documented stream API.
+ */
+function corkForTurn(socket: Duplex): void {
+  if (socket.writableCorked > 0) return;
+  socket.cork();
+  if (corked.push(socket) === 1) setImmediate(uncorkAll);
+}
+
 function serve(gateway: Gateway, ws: WebSocket, req: IncomingMessage, framing: Link['framing']): void {
   const table = gateway.table;
+  const socket = req.socket;
   const link: Link = {
     framing,
-    remoteAddress: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
-    remotePort: req.socket.remotePort ?? 0,
+    remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+    remotePort: socket.remotePort ?? 0,
     send(p: Outgoing) {
       if (ws.readyState !== ws.OPEN) return;
+      corkForTurn(socket);
       if (framing === 'json') ws.send(encodeJson(p));
       else ws.send(encodeBinary(p, table.resultOf(p.sid, p.cid, p.ser === 0)));
     },
@@ -134,7 +158,7 @@ function serve(gateway: Gateway, ws: WebSocket, req: IncomingMessage, framing: L
         const req = decodeJsonRequest(frame.data, table.layoutOf);
         gateway.receive(session, req, req.noReply);
       } else if (frame.kind === 'disconnect') session.close(1000, 'client disconnect');
-      else if (!session.takePacket()) session.close(1008, 'too many packets');
+      else if (!session.takePacket(gateway.packetRate)) session.close(1008, 'too many packets');
     } catch (err) {
       fail(err);
     }

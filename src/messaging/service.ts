@@ -6,7 +6,7 @@
  */
 import type { Bus } from '../bus/port.js';
 import { SUBJECTS } from '../bus/subjects.js';
-import type { AccountStore, MessageRecord, MessageStore } from '../store/port.js';
+import type { AccountRecord, AccountStore, MessageRecord, MessageStore } from '../store/port.js';
 import type { MessageStoredEvent } from './events.js';
 import { checkMessageFields, muted, recipientNotFound, SCENE_P2P, SERVER_TAGS, TAG } from './rules.js';
 
@@ -20,6 +20,9 @@ export interface SendOrigin {
   connectionId?: string | undefined;
 }
 
+/** Recipients remembered as existing (MessagingService.#exists) before the memory is cleared. */
+const KNOWN_ACCOUNTS_MAX = 100_000;
+
 /** Offline messages handed out per login sync; the rest follow at the next one. */
 export const OFFLINE_SYNC_LIMIT = 5000;
 
@@ -31,23 +34,33 @@ export class MessagingService {
     private readonly now: () => number = Date.now,
     /** A failed real-time announcement loses nothing (the offline entry stays); it is reported here. */
     private readonly onPublishError: (err: unknown) => void = () => {},
+    /**
+     * The store performs message inserts in the order they are called (SQLite's group commit
+     * queue): a sender's next send may then start as soon as this one's insert is queued.
+     */
+    private readonly insertsInCallOrder = false,
   ) {}
 
   /**
    * 7_1 and msg/sendMsg.action. Throws a DomainError for invalid input (414), a muted sender (423)
    * or an unknown recipient (404). A resend of a stored idClient returns the stored message and is
-   * not delivered twice.
+   * not delivered twice. `ordered` is called once the sender's next send may start without being
+   * stored before this one.
    */
-  async sendP2P(origin: SendOrigin, input: Record<string, string>): Promise<Record<string, string>> {
+  async sendP2P(
+    origin: SendOrigin,
+    input: Record<string, string>,
+    ordered?: () => void,
+  ): Promise<Record<string, string>> {
     checkMessageFields(input);
     const to = input[TAG.to]!.toLowerCase();
-    const [sender, recipient] = await Promise.all([
-      this.accounts.getAccount(origin.appKey, origin.accid),
-      to === origin.accid ? undefined : this.accounts.getAccount(origin.appKey, to),
+    const [sender, recipientExists] = await Promise.all([
+      this.#account(origin.appKey, origin.accid),
+      to === origin.accid ? true : this.#exists(origin.appKey, to),
     ]);
     if (!sender) throw recipientNotFound(origin.accid);
     if (sender.mute || sender.muteP2P) throw muted();
-    if (to !== origin.accid && !recipient) throw recipientNotFound(to);
+    if (!recipientExists) throw recipientNotFound(to);
 
     const fields: Record<string, string> = { ...input };
     for (const tag of SERVER_TAGS) delete fields[tag];
@@ -64,10 +77,12 @@ export class MessagingService {
     });
     if (sender.name && fields[TAG.fromNick] === undefined) fields[TAG.fromNick] = sender.name;
     const offline = fields[TAG.isOfflinable] === '0' || to === origin.accid ? [] : [to];
-    const { message, inserted } = await this.messages.insertMessage(
+    const insert = this.messages.insertMessage(
       { appKey: origin.appKey, scene: SCENE_P2P, from: origin.accid, to, idClient, time: this.now(), fields },
       offline,
     );
+    if (this.insertsInCallOrder) ordered?.();
+    const { message, inserted } = await insert;
     const full = wireFields(message);
     if (inserted) {
       const event: MessageStoredEvent = {
@@ -81,6 +96,41 @@ export class MessagingService {
       await this.bus.publish(SUBJECTS.messages, event).catch(this.onPublishError);
     }
     return full;
+  }
+
+  /**
+   * Account reads shared by the sends of one event-loop turn (cleared before the next turn polls
+   * for input): a busy sender or recipient is read once per turn, not once per message. Sends of
+   * one turn are simultaneous; a mute or block answered to its caller is seen by every later turn.
+   */
+  #turnReads = new Map<string, Promise<AccountRecord | undefined>>();
+
+  #account(appKey: string, accid: string): Promise<AccountRecord | undefined> {
+    const key = `${appKey}\u0000${accid}`;
+    let read = this.#turnReads.get(key);
+    if (!read) {
+      if (this.#turnReads.size === 0) setImmediate(() => this.#turnReads.clear());
+      read = this.accounts.getAccount(appKey, accid);
+      this.#turnReads.set(key, read);
+    }
+    return read;
+  }
+
+  /**
+   * Accounts known to exist. Only the recipient's existence matters to a send, and an account is
+   * never deleted (neither CommsEase nor nimbase has a delete call: accounts are blocked instead),
+   * so a positive answer stays true. Bounded: cleared when full. If accounts ever become deletable,
+   * a deletion must reach this set (or the set must go).
+   */
+  readonly #existing = new Set<string>();
+
+  async #exists(appKey: string, accid: string): Promise<boolean> {
+    const key = `${appKey}\u0000${accid}`;
+    if (this.#existing.has(key)) return true;
+    if (!(await this.#account(appKey, accid))) return false;
+    if (this.#existing.size >= KNOWN_ACCOUNTS_MAX) this.#existing.clear();
+    this.#existing.add(key);
+    return true;
   }
 
   /** The account's undelivered messages, oldest first (login sync, 4_4). */

@@ -98,6 +98,30 @@ describe('hostile clients', () => {
     assert.match(closed.reason, /too many packets/);
   });
 
+  it('--gateway-packet-rate raises the per-link rate: bursts 50 ms apart are answered', async () => {
+    const fast = await startServer({ config: { gatewayPacketRate: '100000' } });
+    try {
+      await fast.call('/nimserver/user/create.action', { accid: 'flood', token: 'tok-flood' });
+      const c = await rawConnect(fast, '/websocket');
+      c.request(2, 3, 1, [loginProps(fast.appKey, 'flood', 'tok-flood')]);
+      assert.equal((await c.waitPacket((p) => p.sid === 2 && p.cid === 3, 'the login reply')).code, 200);
+      // Three full bursts 50 ms apart: at the default 50/s the second one would close the link.
+      const n = GATEWAY_LIMITS.packetBurst * 3;
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && i % GATEWAY_LIMITS.packetBurst === 0) await new Promise((r) => setTimeout(r, 50));
+        c.request(1, 2, i + 2, []);
+      }
+      const last = await c.waitPacket(
+        (p) => p.sid === 1 && p.cid === 2 && p.ser === n + 1,
+        'the last heartbeat',
+      );
+      assert.equal(last.code, 200);
+      c.close();
+    } finally {
+      await fast.close();
+    }
+  });
+
   it('the server API still answers', async () => {
     const r = await s.call('/nimserver/user/create.action', { accid: 'after-hostile' });
     assert.equal(r.code, 200);
@@ -140,6 +164,32 @@ describe('binary framing end to end (raw client ↔ official SDK over JSON)', ()
     const again = await sdkLogin(s, 'bina', 'tok-bina');
     assert.equal(again.offline.length, 0);
     await again.destroy();
+  });
+
+  it('back-to-back sends are stored in the order sent; a later non-send command waits for them', async () => {
+    const c = await rawConnect(s, '/websocket');
+    try {
+      c.request(2, 3, 1, [loginProps(s.appKey, 'bina', 'tok-bina')]);
+      await c.waitPacket((p) => p.sid === 2 && p.cid === 3, 'the login reply');
+      const n = 30;
+      for (let i = 0; i < n; i++)
+        c.request(7, 1, 10 + i, [{ '0': '0', '1': 'jason', '8': '0', '9': `m${i}`, '11': `order-${i}` }]);
+      c.request(6, 23, 10 + n, []);
+      await c.waitPacket((p) => p.sid === 6 && p.cid === 23, 'the 6_23 reply');
+      const at = c.packets.findIndex((p) => p.sid === 6 && p.cid === 23);
+      const sends = c.packets.slice(0, at).filter((p) => p.sid === 7 && p.cid === 1);
+      assert.equal(sends.length, n, 'every 7_1 reply came before the 6_23 reply');
+      const ids = sends
+        .sort((a, b) => a.ser - b.ser)
+        .map((p) => Number((p.body[0] as Record<string, string>)['12']));
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        'idServer grows with the order sent',
+      );
+    } finally {
+      c.close();
+    }
   });
 
   it('a resend of the same idClient returns the stored message and is not delivered twice', async () => {

@@ -177,27 +177,53 @@ export function decodeBinaryBody(frame: Uint8Array, types: readonly FieldType[])
   return types.map((t) => r.field(t));
 }
 
+/**
+ * Writes into one scratch buffer shared by every encode (encoding is synchronous), grown on demand;
+ * `bytes()` copies out the frame. Per frame that is one allocation instead of a byte array, a
+ * Buffer per string and a final copy.
+ */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 class Writer {
-  #chunks: number[] = [];
+  #at = 0;
 
   bytes(): Uint8Array {
-    return Uint8Array.from(this.#chunks);
+    const out = new Uint8Array(this.#at);
+    out.set(scratch.subarray(0, this.#at));
+    return out;
+  }
+
+  #room(n: number): void {
+    if (this.#at + n <= scratch.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(scratch.length * 2, this.#at + n));
+    scratch.copy(bigger, 0, 0, this.#at);
+    scratch = bigger;
   }
 
   u8(v: number): void {
-    this.#chunks.push(v & 0xff);
+    this.#room(1);
+    scratch[this.#at++] = v & 0xff;
   }
 
   u16(v: number): void {
-    this.#chunks.push(v & 0xff, (v >>> 8) & 0xff);
+    this.#room(2);
+    scratch[this.#at++] = v & 0xff;
+    scratch[this.#at++] = (v >>> 8) & 0xff;
   }
 
   u32(v: number): void {
-    const x = v >>> 0;
-    this.#chunks.push(x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, (x >>> 24) & 0xff);
+    this.#room(4);
+    scratch.writeUInt32LE(v >>> 0, this.#at);
+    this.#at += 4;
   }
 
   u64(v: unknown): void {
+    // Safe non-negative integers (ids, times) without BigInt; anything else as before.
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+      this.u32(v % 0x100000000);
+      this.u32(Math.floor(v / 0x100000000));
+      return;
+    }
     const big = toBigInt(v);
     this.u32(Number(big & 0xffffffffn));
     this.u32(Number((big >> 32n) & 0xffffffffn));
@@ -205,25 +231,45 @@ class Writer {
 
   varint(v: number): void {
     let x = v >>> 0;
+    this.#room(5);
     while (x >= 0x80) {
-      this.#chunks.push((x & 0x7f) | 0x80);
+      scratch[this.#at++] = (x & 0x7f) | 0x80;
       x >>>= 7;
     }
-    this.#chunks.push(x);
+    scratch[this.#at++] = x;
   }
 
   string(s: string): void {
-    const b = Buffer.from(s, 'utf8');
-    this.varint(b.length);
-    for (const x of b) this.#chunks.push(x);
+    // Up to 42 UTF-16 units make at most 126 bytes: a one-byte length, written after the text.
+    if (s.length <= 42) {
+      this.#room(1 + s.length * 3);
+      const start = this.#at + 1;
+      let i = 0;
+      // ASCII byte by byte (most tags: ids, numbers, accids); anything else through the encoder.
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        scratch[start + i] = c;
+      }
+      const n = i === s.length ? i : i + scratch.write(s.slice(i), start + i, 'utf8');
+      scratch[this.#at] = n;
+      this.#at = start + n;
+      return;
+    }
+    const n = Buffer.byteLength(s, 'utf8');
+    this.varint(n);
+    this.#room(n);
+    this.#at += scratch.write(s, this.#at, n, 'utf8');
   }
 
   property(p: unknown): void {
-    const entries = Object.entries((p ?? {}) as Record<string, unknown>).filter(
-      ([, v]) => v !== undefined && v !== null,
-    );
-    this.varint(entries.length);
-    for (const [k, v] of entries) {
+    const obj = (p ?? {}) as Record<string, unknown>;
+    let count = 0;
+    for (const k in obj) if (obj[k] !== undefined && obj[k] !== null) count++;
+    this.varint(count);
+    for (const k in obj) {
+      const v = obj[k];
+      if (v === undefined || v === null) continue;
       this.varint(Number(k));
       this.string(propertyValue(v));
     }
