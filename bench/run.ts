@@ -138,6 +138,8 @@ const profDir = join(ROOT, 'bench/results/cpu-prof');
 
 interface Measured extends LoadResult {
   cpuCores: number | undefined;
+  cpuUsPerRequest: number | undefined;
+  loopCpuUsPerRequest: number | undefined;
   rssMiB: number | undefined;
   peakRssMiB: number | undefined;
   hostCpuPressure: number | undefined;
@@ -161,6 +163,7 @@ async function measure(
   };
   if (warmup > 0) await runLoad(loader, { ...spec, runId: 'w', durationSeconds: warmup });
   const cpu0 = cpuSeconds(child.pid);
+  const loop0 = cpuSeconds(child.pid, child.pid);
   const t0 = process.hrtime.bigint();
   // RSS once a second, to see whether memory stays flat over a long run (`--duration 600`).
   const rssTimeline: number[] = [];
@@ -173,10 +176,17 @@ async function measure(
   );
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu1 = cpuSeconds(child.pid);
+  const loop1 = cpuSeconds(child.pid, child.pid);
   const mem = memoryMiB(child.pid);
+  const perRequest = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && r.requests > 0 ? ((b - a) / r.requests) * 1e6 : undefined;
   return {
     ...r,
     cpuCores: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / wall : undefined,
+    // CPU time per answered request: a figure that contention on a shared host distorts far less
+    // than requests/s. The event loop's share is what bounds one node.
+    cpuUsPerRequest: perRequest(cpu0, cpu1),
+    loopCpuUsPerRequest: perRequest(loop0, loop1),
     rssMiB: mem?.rss,
     peakRssMiB: mem?.peak,
     hostCpuPressure: cpuPressure(),

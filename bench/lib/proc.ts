@@ -72,9 +72,13 @@ function ticksPerSecond(): number {
 }
 
 /** CPU seconds (user + system) a process has used so far; undefined off Linux. */
-export function cpuSeconds(pid: number): number | undefined {
+export function cpuSeconds(pid: number, thread?: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // /proc/<pid>/task/<tid>/stat: one thread (the main thread's tid is the pid: the event loop).
+    const stat = readFileSync(
+      thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+      'utf8',
+    );
     // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();

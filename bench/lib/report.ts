@@ -7,6 +7,8 @@ export type ScenarioResult =
       name: string;
       expectCode: number;
       cpuCores: number | undefined;
+      cpuUsPerRequest?: number | undefined;
+      loopCpuUsPerRequest?: number | undefined;
       rssMiB: number | undefined;
       peakRssMiB: number | undefined;
       hostCpuPressure: number | undefined;
@@ -19,6 +21,8 @@ interface Report {
   settings: Record<string, unknown>;
   baseline: (LoadResult & {
     cpuCores: number | undefined;
+    cpuUsPerRequest?: number | undefined;
+    loopCpuUsPerRequest?: number | undefined;
     rssMiB: number | undefined;
     hostCpuPressure: number | undefined;
   })[];
@@ -27,6 +31,10 @@ interface Report {
   createdRows: number | undefined;
 }
 
+const perReq = (x: { cpuUsPerRequest?: number | undefined; loopCpuUsPerRequest?: number | undefined }) =>
+  x.cpuUsPerRequest === undefined
+    ? '–'
+    : `${x.cpuUsPerRequest.toFixed(1)} (${x.loopCpuUsPerRequest?.toFixed(1) ?? '–'})`;
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const f2 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(2));
 const f1 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
@@ -41,12 +49,12 @@ export function markdownReport(r: Report): string {
   const m = r.machine;
   const s = r.settings;
   const rows = [
-    '| scenario | req/s | × ceiling | p50 ms | p99 ms | server CPU (cores) | RSS MiB (peak) | host CPU pressure % | answers |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | req/s | × ceiling | p50 ms | p99 ms | server CPU (cores) | CPU µs/req (event loop) | RSS MiB (peak) | host CPU pressure % | answers |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const [i, b] of r.baseline.entries())
     rows.push(
-      `| baseline node:http${r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${f1(b.rssMiB)} | ${f0p(b.hostCpuPressure)} | ${codes(b.codes)} |`,
+      `| baseline node:http${r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${perReq(b)} | ${f1(b.rssMiB)} | ${f0p(b.hostCpuPressure)} | ${codes(b.codes)} |`,
     );
   for (const x of r.scenarios) {
     if ('skipped' in x) {
@@ -58,7 +66,7 @@ export function markdownReport(r: Report): string {
       .reduce((a, [, v]) => a + v, 0);
     const flag = wrong > 0 || x.errors > 0 ? ` ⚠ ${wrong} unexpected, ${x.errors} errors` : '';
     rows.push(
-      `| ${x.name} | ${f0(x.requestsPerSecond)} | ${f2(x.ratio)} | ${f2(x.latencyMs.p50)} | ${f2(x.latencyMs.p99)} | ${f2(x.cpuCores)} | ${f1(x.rssMiB)} (${f1(x.peakRssMiB)}) | ${f0p(x.hostCpuPressure)} | ${codes(x.codes)}${flag} |`,
+      `| ${x.name} | ${f0(x.requestsPerSecond)} | ${f2(x.ratio)} | ${f2(x.latencyMs.p50)} | ${f2(x.latencyMs.p99)} | ${f2(x.cpuCores)} | ${perReq(x)} | ${f1(x.rssMiB)} (${f1(x.peakRssMiB)}) | ${f0p(x.hostCpuPressure)} | ${codes(x.codes)}${flag} |`,
     );
   }
   return [

@@ -171,18 +171,18 @@ export class AccountService {
     const keys = this.policy.lowercaseLookup ? accids.map((a) => a.toLowerCase()) : accids;
     // The store returns each existing account once, however often it is named.
     const rows = await this.store.getAccounts(appKey, keys);
-    const byAccid = new Map(rows.map((r) => [r.accid, r]));
+    const byAccid = new Map<string, AccountRecord>();
+    for (const r of rows) byAccid.set(r.accid, r);
     const found: AccountView[] = [];
     const missing: string[] = [];
-    const seen = new Set<string>();
-    keys.forEach((key, i) => {
-      const row = byAccid.get(key);
+    for (let i = 0; i < keys.length; i++) {
+      const row = byAccid.get(keys[i]!);
       if (!row) missing.push(accids[i]!);
-      else if (!seen.has(key)) {
-        seen.add(key);
+      else {
         found.push(view(row));
+        byAccid.delete(keys[i]!); // a second name for the same account adds nothing
       }
-    });
+    }
     return { found, missing };
   }
 

@@ -7,38 +7,55 @@
 import type { AccountRecord } from './port.js';
 
 export class AccountCache {
-  readonly #map = new Map<string, AccountRecord>();
+  /** appKey → accid → record: no key string is built per lookup. Maps keep insertion order. */
+  readonly #apps = new Map<string, Map<string, AccountRecord>>();
+  #size = 0;
 
   constructor(readonly capacity: number) {}
 
-  static key(appKey: string, accid: string): string {
-    return `${appKey}\u0000${accid}`;
+  get(appKey: string, accid: string): AccountRecord | undefined {
+    return this.#apps.get(appKey)?.get(accid);
   }
 
-  get(key: string): AccountRecord | undefined {
-    return this.#map.get(key);
-  }
-
-  set(key: string, record: AccountRecord): AccountRecord {
+  set(record: AccountRecord): AccountRecord {
     const frozen = Object.freeze(record);
     if (this.capacity === 0) return frozen;
-    if (this.#map.size >= this.capacity && !this.#map.has(key)) {
-      const oldest = this.#map.keys().next();
-      if (!oldest.done) this.#map.delete(oldest.value);
+    let app = this.#apps.get(record.appKey);
+    if (!app?.has(record.accid)) {
+      while (this.#size >= this.capacity) this.#evictOldest();
+      if (!app) {
+        app = new Map();
+        this.#apps.set(record.appKey, app);
+      }
+      this.#size++;
     }
-    this.#map.set(key, frozen);
+    app.set(record.accid, frozen);
     return frozen;
   }
 
-  delete(key: string): void {
-    this.#map.delete(key);
+  /** The oldest entry of the app cached first (first in, first out within an app). */
+  #evictOldest(): void {
+    const first = this.#apps.entries().next();
+    if (first.done) return;
+    const [appKey, app] = first.value;
+    const oldest = app.keys().next();
+    if (oldest.done) this.#apps.delete(appKey);
+    else this.delete(appKey, oldest.value);
+  }
+
+  delete(appKey: string, accid: string): void {
+    const app = this.#apps.get(appKey);
+    if (!app?.delete(accid)) return;
+    this.#size--;
+    if (app.size === 0) this.#apps.delete(appKey);
   }
 
   clear(): void {
-    this.#map.clear();
+    this.#apps.clear();
+    this.#size = 0;
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#size;
   }
 }

@@ -21,15 +21,20 @@ import {
 
 interface Pending {
   op: WriteOp;
-  /** Cache keys of the rows the op may change (see SqliteStore's account cache). */
-  touches: string | undefined;
+  /** The account the op may change (see SqliteStore's account cache). */
+  touches: AccountKey | undefined;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
 
 /** Told about every committed group before its callers are answered. */
+export interface AccountKey {
+  appKey: string;
+  accid: string;
+}
+
 export type CommitListener = (
-  touched: readonly string[],
+  touched: readonly AccountKey[],
   before: number | undefined,
   after: number | undefined,
 ) => void;
@@ -41,7 +46,7 @@ export abstract class WritePath {
   onCommit: CommitListener | undefined;
 
   /** Queues `op` for this turn's group; resolves its value after COMMIT. */
-  submit(op: WriteOp, touches?: string): Promise<unknown> {
+  submit(op: WriteOp, touches?: AccountKey): Promise<unknown> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     const broken = this.broken();
     if (broken) return Promise.reject(broken);
@@ -70,7 +75,7 @@ export abstract class WritePath {
     after: number | undefined,
   ): void {
     if (this.onCommit) {
-      const touched: string[] = [];
+      const touched: AccountKey[] = [];
       for (const batch of batches)
         for (const p of batch) if (p.touches !== undefined) touched.push(p.touches);
       this.onCommit(touched, before, after);

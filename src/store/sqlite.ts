@@ -117,7 +117,7 @@ export class SqliteStore implements Store {
         : new ThreadWriter(options.path, durability);
     this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#writes.onCommit = (touched, before, after) => {
-      for (const key of touched) this.#cache.delete(key);
+      for (const t of touched) this.#cache.delete(t.appKey, t.accid);
       // A generation we did not write in between: another process (a CLI import, say) committed.
       if (before !== this.#known) this.#cache.clear();
       this.#known = after;
@@ -217,14 +217,13 @@ export class SqliteStore implements Store {
 
   async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {
     const cached = this.#cacheUsable();
-    const key = AccountCache.key(appKey, accid);
     if (cached) {
-      const hit = this.#cache.get(key);
+      const hit = this.#cache.get(appKey, accid);
       if (hit) return hit;
     }
     const row = this.#stmt('getAccount').get(appKey, accid) as Row | undefined;
     if (!row) return undefined;
-    return cached ? this.#cache.set(key, accountFromRow(row)) : accountFromRow(row);
+    return cached ? this.#cache.set(accountFromRow(row)) : accountFromRow(row);
   }
 
   async getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
@@ -235,7 +234,7 @@ export class SqliteStore implements Store {
     if (!cached) misses = [...accids];
     else
       for (const accid of accids.length > 1 ? new Set(accids) : accids) {
-        const hit = this.#cache.get(AccountCache.key(appKey, accid));
+        const hit = this.#cache.get(appKey, accid);
         if (hit) found.push(hit);
         else misses.push(accid);
       }
@@ -243,7 +242,7 @@ export class SqliteStore implements Store {
     const rows = this.#stmt('getAccountsJson').all(appKey, JSON.stringify(misses)) as Row[];
     for (const row of rows) {
       const record = accountFromRow(row);
-      found.push(cached ? this.#cache.set(AccountCache.key(appKey, record.accid), record) : record);
+      found.push(cached ? this.#cache.set(record) : record);
     }
     return found;
   }
@@ -260,7 +259,7 @@ export class SqliteStore implements Store {
     if (sets.length === 0) return (await this.getAccount(appKey, accid)) !== undefined;
     // The statement is prepared per set of columns (the writer keeps a small cache of them).
     const sql = `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = @appKey AND accid = @accid`;
-    const changes = await this.#writes.submit({ kind: 'run', sql, params }, AccountCache.key(appKey, accid));
+    const changes = await this.#writes.submit({ kind: 'run', sql, params }, { appKey, accid });
     return changes === 1;
   }
 

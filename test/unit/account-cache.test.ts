@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AccountCache } from '../../src/store/account-cache.js';
+import type { AccountRecord } from '../../src/store/port.js';
+import { newAccount } from '../helpers/accounts.js';
+
+const rec = (appKey: string, accid: string): AccountRecord => {
+  const { token: _, ...rest } = newAccount(appKey, accid);
+  return { ...rest, tokenSealed: new Uint8Array(1) };
+};
+
+describe('AccountCache', () => {
+  it('holds at most `capacity` accounts, dropping the oldest first', () => {
+    const c = new AccountCache(3);
+    for (const id of ['a', 'b', 'c', 'd']) c.set(rec('k', id));
+    assert.equal(c.size, 3);
+    assert.equal(c.get('k', 'a'), undefined);
+    assert.equal(c.get('k', 'd')?.accid, 'd');
+  });
+
+  it('replacing an account neither grows nor evicts; deleting frees its place', () => {
+    const c = new AccountCache(2);
+    c.set(rec('k', 'a'));
+    c.set(rec('k', 'b'));
+    for (let i = 0; i < 100; i++) c.set(rec('k', 'b'));
+    assert.equal(c.size, 2);
+    assert.ok(c.get('k', 'a'));
+    c.delete('k', 'a');
+    c.delete('k', 'a');
+    assert.equal(c.size, 1);
+    c.set(rec('k', 'c'));
+    assert.ok(c.get('k', 'b') && c.get('k', 'c'));
+  });
+
+  it('keeps apps apart and evicts across them', () => {
+    const c = new AccountCache(2);
+    c.set(rec('k1', 'same'));
+    c.set(rec('k2', 'same'));
+    assert.equal(c.get('k1', 'same')?.appKey, 'k1');
+    assert.equal(c.get('k2', 'same')?.appKey, 'k2');
+    c.set(rec('k3', 'x'));
+    assert.equal(c.size, 2);
+    assert.equal(c.get('k1', 'same'), undefined, 'the app cached first loses its oldest');
+    c.clear();
+    assert.equal(c.size, 0);
+    assert.equal(c.get('k2', 'same'), undefined);
+  });
+
+  it('freezes what it returns; capacity 0 caches nothing', () => {
+    const c = new AccountCache(0);
+    const r = c.set(rec('k', 'a'));
+    assert.ok(Object.isFrozen(r));
+    assert.equal(c.get('k', 'a'), undefined);
+    assert.equal(c.size, 0);
+  });
+});
