@@ -23,6 +23,8 @@ export interface SendOrigin {
 /** Recipients remembered as existing (MessagingService.#exists) before the memory is cleared. */
 const KNOWN_ACCOUNTS_MAX = 100_000;
 
+const SERVER_TAG_SET: ReadonlySet<string> = new Set(SERVER_TAGS);
+
 /** Offline messages handed out per login sync; the rest follow at the next one. */
 export const OFFLINE_SYNC_LIMIT = 5000;
 
@@ -62,19 +64,19 @@ export class MessagingService {
     if (sender.mute || sender.muteP2P) throw muted();
     if (!recipientExists) throw recipientNotFound(to);
 
-    const fields: Record<string, string> = { ...input };
-    for (const tag of SERVER_TAGS) delete fields[tag];
+    // Copied without the server's tags rather than copied and `delete`d: a delete turns the object
+    // into a slow dictionary for everything that reads it later (storage, bus, both encodings).
+    const fields: Record<string, string> = {};
+    for (const tag of Object.keys(input)) if (!SERVER_TAG_SET.has(tag)) fields[tag] = input[tag]!;
     const idClient =
       fields[TAG.idClient] || `s${this.now().toString(36)}${Math.random().toString(36).slice(2)}`;
-    Object.assign(fields, {
-      [TAG.scene]: String(SCENE_P2P),
-      [TAG.to]: to,
-      [TAG.from]: origin.accid,
-      [TAG.fromClientType]: String(origin.clientType),
-      [TAG.fromDeviceId]: origin.deviceId,
-      [TAG.idClient]: idClient,
-      [TAG.userUpdateTime]: String(sender.updatedAt),
-    });
+    fields[TAG.scene] = String(SCENE_P2P);
+    fields[TAG.to] = to;
+    fields[TAG.from] = origin.accid;
+    fields[TAG.fromClientType] = String(origin.clientType);
+    fields[TAG.fromDeviceId] = origin.deviceId;
+    fields[TAG.idClient] = idClient;
+    fields[TAG.userUpdateTime] = String(sender.updatedAt);
     if (sender.name && fields[TAG.fromNick] === undefined) fields[TAG.fromNick] = sender.name;
     const offline = fields[TAG.isOfflinable] === '0' || to === origin.accid ? [] : [to];
     const insert = this.messages.insertMessage(
