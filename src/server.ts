@@ -102,6 +102,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   });
   o.runtime.accounts.usePresence(gateway.presence);
   app.setErrorHandler(handleError);
+  coalesceWrites(app);
   app.setNotFoundHandler(handleNotFound);
   if (o.config.rateLimit || o.config.replayProtection) {
     const limits = o.limits ?? memoryLimits(now);
@@ -155,4 +156,27 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   for (const prefix of V2_PREFIXES) app.register(v2Families(o.runtime, signature), { prefix });
 
   return app;
+}
+
+/**
+ * Answers leave together at the end of the event-loop turn that produced them (the check phase),
+ * not one by one between the reads of other requests. Each socket write on loopback or a VM may
+ * have to wake the peer; in a burst, the peer is still awake for all but the first. Measured on the
+ * 2-core VM of docs/benchmarks.md: getUinfos-1 from 68.6 to 45.0 µs of event-loop CPU per request
+ * (ratio to the bare node:http ceiling 0.37 → 0.57), at the price of at most one turn of latency.
+ */
+function coalesceWrites(app: FastifyInstance): void {
+  let waiting: (() => void)[] | undefined;
+  const release = () => {
+    const w = waiting!;
+    waiting = undefined;
+    for (const f of w) f();
+  };
+  app.addHook('onSend', (_req, _reply, payload, done) => {
+    if (!waiting) {
+      waiting = [];
+      setImmediate(release);
+    }
+    waiting.push(() => done(null, payload));
+  });
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { signHeaders } from '../../src/client/server-api.js';
+import { openSocket, parseResponse } from '../helpers/raw-http.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const CREATE = '/nimserver/user/create.action';
@@ -140,5 +141,47 @@ describe('v1 request bodies', () => {
     const res = await s.fetch('/nimserver/health/liveness.action');
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { code: 200 });
+  });
+
+  it('answers pipelined requests on one connection, in order (answers leave at the end of a turn)', async () => {
+    assert.equal((await s.call(CREATE, { accid: 'pipe-0' })).code, 200);
+    const port = Number(new URL(s.url).port);
+    const sock = await openSocket(port);
+    const accids = ['pipe-a', 'pipe-b', 'pipe-a', 'pipe-c'];
+    // Keep-alive for all but the last (rawRequest always asks to close).
+    const requests = accids.map((accid, i) => {
+      // Pipelined requests run concurrently (only the answers are ordered): read an account made before.
+      const body = i === 1 ? `accids=${encodeURIComponent('["pipe-0"]')}` : `accid=${accid}`;
+      const headers = [
+        `POST ${i === 1 ? '/nimserver/user/getUinfos.action' : CREATE} HTTP/1.1`,
+        'Host: 127.0.0.1',
+        ...Object.entries(signHeaders(s)).map(([k, v]) => `${k}: ${v}`),
+        'Content-Type: application/x-www-form-urlencoded',
+        `Content-Length: ${body.length}`,
+        ...(i === accids.length - 1 ? ['Connection: close'] : []),
+      ];
+      return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${body}`, 'latin1');
+    });
+    const chunks: Buffer[] = [];
+    const closed = new Promise<void>((resolve) => {
+      sock.on('data', (c: Buffer) => chunks.push(c));
+      sock.on('close', () => resolve());
+    });
+    sock.end(Buffer.concat(requests)); // all four in one write
+    await closed;
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const bodies = raw
+      .split(/(?=HTTP\/1\.1 )/)
+      .map((answer) => parseResponse(answer))
+      .map((r) => JSON.parse(r.body));
+    assert.equal(bodies.length, 4, raw);
+    assert.equal(bodies[0].code, 200);
+    assert.equal(bodies[0].info.accid, 'pipe-a');
+    assert.deepEqual(
+      bodies[1].uinfos.map((u: { accid: string }) => u.accid),
+      ['pipe-0'],
+    );
+    assert.equal(bodies[2].code, 414);
+    assert.equal(bodies[3].info.accid, 'pipe-c');
   });
 });
