@@ -25,20 +25,21 @@ export function sentEmpty(form: FormParams, name: string): boolean {
 export function parseForm(body: string): FormParams {
   const out: Record<string, string> = Object.create(null);
   if (body.length === 0) return out;
-  const empty = new Set<string>();
+  let empty: Set<string> | undefined;
   for (const pair of body.split('&')) {
     if (pair.length === 0) continue;
     const eq = pair.indexOf('=');
     const name = decode(eq === -1 ? pair : pair.slice(0, eq));
     const value = eq === -1 ? '' : decode(pair.slice(eq + 1));
     if (value === '') {
+      empty ??= new Set();
       empty.add(name);
       continue;
     }
     if (name in out) continue;
     out[name] = value;
   }
-  if (empty.size > 0) Object.defineProperty(out, SENT_EMPTY, { value: empty, enumerable: false });
+  if (empty) Object.defineProperty(out, SENT_EMPTY, { value: empty, enumerable: false });
   return out;
 }
 
