@@ -196,13 +196,13 @@ export function checkAccidList(list: unknown, param: string, max: number): strin
   if (list.length === 0) throw paramEmpty(param);
   if (list.length > max) throw tooMany(param, max);
   const out: string[] = [];
-  const seen = new Set<string>();
+  // Short lists (the common case) are deduplicated by scanning; a Set costs more below ~32 items.
+  const seen = list.length > 32 ? new Set<string>() : undefined;
   for (const item of list) {
     if (typeof item !== 'string' || item === '' || item.length > ACCID_MAX) throw badParam(param);
-    if (!seen.has(item)) {
-      seen.add(item);
-      out.push(item);
-    }
+    if (seen ? seen.has(item) : out.includes(item)) continue;
+    seen?.add(item);
+    out.push(item);
   }
   return out;
 }

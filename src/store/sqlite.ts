@@ -232,12 +232,18 @@ export class SqliteStore implements Store {
     const found: AccountRecord[] = [];
     let misses: string[] = [];
     if (!cached) misses = [...accids];
-    else
-      for (const accid of accids.length > 1 ? new Set(accids) : accids) {
-        const hit = this.#cache.get(appKey, accid);
-        if (hit) found.push(hit);
-        else misses.push(accid);
+    else {
+      // Each account once, however often named (a scan for short lists, a Set for long ones).
+      const unique = accids.length > 32 ? [...new Set(accids)] : accids;
+      for (let i = 0; i < unique.length; i++) {
+        const accid = unique[i]!;
+        if (unique !== accids || accids.indexOf(accid) === i) {
+          const hit = this.#cache.get(appKey, accid);
+          if (hit) found.push(hit);
+          else misses.push(accid);
+        }
       }
+    }
     if (misses.length === 0) return found;
     const rows = this.#stmt('getAccountsJson').all(appKey, JSON.stringify(misses)) as Row[];
     for (const row of rows) {
