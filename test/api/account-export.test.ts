@@ -151,6 +151,8 @@ describe('accounts export / import', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /imported 0 account\(s\).*3 already existed \(left alone\)/);
     assert.equal(await b.runtime.accounts.verifyToken(b.appKey, 'exp1', 'changed'), true);
+    // The CLI writes from another process while b serves (and b has exp1 in its account cache, read
+    // by the update and the check above): b must see the overwritten token at once.
     const o = await cli(['accounts', 'import', '--data-dir', b.dataDir, '--in', file, '--overwrite']);
     assert.equal(o.code, 0, o.stderr);
     assert.match(o.stderr, /3 overwritten/);
