@@ -28,6 +28,7 @@ import {
   type Durability,
   type InsertedMessage,
   openConnection,
+  WRITE_SQL,
   type WriteOp,
 } from './sqlite-writes.js';
 
@@ -150,7 +151,7 @@ export class SqliteStore implements Store {
     if (this.#cache.capacity === 0) return false;
     let now: number | undefined;
     try {
-      this.#generation ??= this.#db.prepare("SELECT v FROM nimbase_meta WHERE k = 'writes'").pluck();
+      this.#generation ??= this.#db.prepare(WRITE_SQL.generation).pluck();
       now = this.#generation.get() as number | undefined;
     } catch {
       return false; // not migrated yet
