@@ -132,6 +132,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
 
   const signature = signatureHook({
     secretsFor: (appKey) => o.runtime.apps.secretsFor(appKey),
+    cachedSecretsFor: (appKey) => o.runtime.apps.cachedSecretsFor(appKey),
     now,
     curTimeWindowSeconds: o.config.curTimeWindow,
     checksumMismatchCode: o.config.checksumMismatchCode,

@@ -171,6 +171,7 @@ export class AccountService {
     const keys = this.policy.lowercaseLookup ? accids.map((a) => a.toLowerCase()) : accids;
     // The store returns each existing account once, however often it is named.
     const rows = await this.store.getAccounts(appKey, keys);
+    if (rows.length === keys.length && inOrder(rows, keys)) return { found: rows.map(view), missing: [] };
     const byAccid = new Map<string, AccountRecord>();
     for (const r of rows) byAccid.set(r.accid, r);
     const found: AccountView[] = [];
@@ -422,4 +423,10 @@ function profilePatch(p: ReturnType<typeof checkProfile>): AccountPatch {
   for (const f of PROFILE_FIELDS) if (p[f] !== undefined) patch[f] = p[f] === '' ? undefined : p[f];
   if (p.gender !== undefined) patch.gender = p.gender;
   return patch;
+}
+
+/** True when every key found its row, in the keys' order (the common case: no map needed). */
+function inOrder(rows: readonly AccountRecord[], keys: readonly string[]): boolean {
+  for (let i = 0; i < rows.length; i++) if (rows[i]!.accid !== keys[i]) return false;
+  return true;
 }

@@ -15,6 +15,8 @@ const CURTIME_PATTERN = /^[0-9]{1,16}$/;
 
 export interface SignatureOptions {
   secretsFor(appKey: string): Promise<AppSecrets | null>;
+  /** secretsFor without a promise when the answer is at hand, else undefined (optional). */
+  cachedSecretsFor?(appKey: string): AppSecrets | null | undefined;
   /** Current time in ms (injectable for the spec's fixed-time vectors). */
   now: () => number;
   /** Largest accepted |CurTime − now| in seconds (the cloud: 300). */
@@ -54,11 +56,15 @@ declare module 'fastify' {
   }
 }
 
-/** Verifies a request's signature; resolves the failure, or undefined when it is valid. */
-export async function verifyRequest(
-  headers: FastifyRequest['headers'],
-  o: SignatureOptions,
-): Promise<{ appKey: string } | DomainError> {
+interface SignedHeaders {
+  appKey: string;
+  nonce: string;
+  curTime: string;
+  checkSum: string;
+}
+
+/** The four signing headers, or the failure when one is missing or malformed. */
+function signedHeaders(headers: FastifyRequest['headers']): SignedHeaders | DomainError {
   // Node lower-cases header names, which gives the case-insensitive match auth.md §1 requires.
   const appKey = single(headers.appkey);
   const nonce = single(headers.nonce);
@@ -73,27 +79,66 @@ export async function verifyRequest(
     !CURTIME_PATTERN.test(curTime)
   )
     return AUTH_ERRORS.badHeader;
-  const secrets = await o.secretsFor(appKey);
+  return { appKey, nonce, curTime, checkSum };
+}
+
+/** The checks after the AppKey lookup: CurTime window, then CheckSum (current, then previous secret). */
+function checkSigned(
+  h: SignedHeaders,
+  secrets: AppSecrets | null,
+  o: SignatureOptions,
+): { appKey: string } | DomainError {
   if (!secrets) return AUTH_ERRORS.appKey;
   const nowMs = o.now();
-  if (Math.abs(Math.floor(nowMs / 1000) - Number(curTime)) > o.curTimeWindowSeconds)
+  if (Math.abs(Math.floor(nowMs / 1000) - Number(h.curTime)) > o.curTimeWindowSeconds)
     return AUTH_ERRORS.expired;
-  if (checkSumMatches(computeCheckSum(secrets.current, nonce, curTime), checkSum)) return { appKey };
+  if (checkSumMatches(computeCheckSum(secrets.current, h.nonce, h.curTime), h.checkSum))
+    return { appKey: h.appKey };
   if (
     secrets.previous !== undefined &&
     secrets.previousExpiresAt !== undefined &&
     nowMs < secrets.previousExpiresAt &&
-    checkSumMatches(computeCheckSum(secrets.previous, nonce, curTime), checkSum)
+    checkSumMatches(computeCheckSum(secrets.previous, h.nonce, h.curTime), h.checkSum)
   )
-    return { appKey };
+    return { appKey: h.appKey };
   return o.checksumMismatchCode === 403 ? AUTH_ERRORS.checksum403 : AUTH_ERRORS.checksum;
+}
+
+/** Verifies a request's signature; resolves the failure, or the AppKey it was signed for. */
+export async function verifyRequest(
+  headers: FastifyRequest['headers'],
+  o: SignatureOptions,
+): Promise<{ appKey: string } | DomainError> {
+  const h = signedHeaders(headers);
+  if (h instanceof DomainError) return h;
+  return checkSigned(h, await o.secretsFor(h.appKey), o);
 }
 
 /** The onRequest hook of every signed route. */
 export function signatureHook(o: SignatureOptions) {
-  return async (req: FastifyRequest, reply: FastifyReply) => {
-    const result = await verifyRequest(req.headers, o);
-    if (result instanceof DomainError) return reply.code(200).send(errorBody(req.url, result));
-    req.appKey = result.appKey;
+  const settle = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    result: { appKey: string } | DomainError,
+    done: () => void,
+  ) => {
+    // A hook that answers does not call done(): the request ends here.
+    if (result instanceof DomainError) reply.code(200).send(errorBody(req.url, result));
+    else {
+      req.appKey = result.appKey;
+      done();
+    }
+  };
+  // Callback style, not async: a hot app's secrets are cached, and then the whole check runs
+  // without a promise or a microtask per request.
+  return (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    const h = signedHeaders(req.headers);
+    if (h instanceof DomainError) return settle(req, reply, h, done);
+    const cached = o.cachedSecretsFor?.(h.appKey);
+    if (cached !== undefined) return settle(req, reply, checkSigned(h, cached, o), done);
+    o.secretsFor(h.appKey).then(
+      (secrets) => settle(req, reply, checkSigned(h, secrets, o), done),
+      (err: Error) => done(err),
+    );
   };
 }

@@ -135,18 +135,27 @@ export class AppService {
    * is seen within the cache TTL.
    */
   async secretsFor(appKey: string): Promise<AppSecrets | null> {
-    // A key no app can have is unknown without a lookup, and is never cached (a flood of distinct
-    // junk keys would otherwise fill the cache).
-    if (!APP_KEY_PATTERN.test(appKey)) return null;
+    const cached = this.cachedSecretsFor(appKey);
+    if (cached !== undefined) return cached;
     const now = this.#now();
-    const ttl = this.options.cacheTtlMs ?? 5000;
-    const hit = this.#cache.get(appKey);
-    if (hit && now - hit.loadedAt < ttl) return hit.secrets;
     const app = await this.store.getApp(appKey);
     const secrets = app ? this.#open(app) : null;
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(appKey, { secrets, loadedAt: now });
     return secrets;
+  }
+
+  /**
+   * secretsFor's answer when it needs no lookup (a cached app, or a key no app can have), else
+   * undefined: the signature check of a hot app then runs without a promise.
+   */
+  cachedSecretsFor(appKey: string): AppSecrets | null | undefined {
+    // A key no app can have is unknown without a lookup, and is never cached (a flood of distinct
+    // junk keys would otherwise fill the cache).
+    if (!APP_KEY_PATTERN.test(appKey)) return null;
+    const hit = this.#cache.get(appKey);
+    if (hit && this.#now() - hit.loadedAt < (this.options.cacheTtlMs ?? 5000)) return hit.secrets;
+    return undefined;
   }
 
   #open(app: AppRecord): AppSecrets {
