@@ -88,6 +88,23 @@ describe('SqliteStore account cache', () => {
     }
   });
 
+  it('answers each caller its own result when turns post groups while earlier ones commit', async () => {
+    // Ten turns of writes, none awaited before the next turn: the writer thread receives groups
+    // while it is committing earlier ones and may join them; every caller still gets its own value.
+    const pending: Promise<boolean>[] = [];
+    for (let turn = 0; turn < 10; turn++) {
+      for (let i = 0; i < 20; i++) pending.push(server.insertAccount(account(`t${turn}_${i}`, 'T')));
+      pending.push(server.insertAccount(account('a', 'dup'))); // exists: false, alone
+      await new Promise((r) => setImmediate(r));
+    }
+    const results = await Promise.all(pending);
+    for (let k = 0; k < results.length; k++) assert.equal(results[k], k % 21 !== 20, `write ${k}`);
+    const stored = await tool.getAccounts(APP, ['t0_0', 't9_19', 'a']);
+    assert.deepEqual(stored.map((r) => r.accid).sort(), ['a', 't0_0', 't9_19']);
+    assert.notEqual(stored.find((r) => r.accid === 'a')?.name, 'dup', 'a duplicate changes nothing');
+    assert.equal((await server.getAccount(APP, 't5_7'))?.name, 'T');
+  });
+
   it('works with the cache off, and bounds it', async () => {
     const off = await open(path, 0);
     try {
