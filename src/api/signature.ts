@@ -10,7 +10,6 @@ import type { AppSecrets } from '../apps/service.js';
 import { errorBody } from './reply.js';
 
 export const NONCE_MAX = 128;
-const CHECKSUM_PATTERN = /^[0-9a-fA-F]{40}$/;
 const CURTIME_PATTERN = /^[0-9]{1,16}$/;
 
 export interface SignatureOptions {
@@ -40,12 +39,22 @@ export function computeCheckSum(appSecret: string, nonce: string, curTime: strin
 
 /** Compares a received CheckSum (either hex case) with the expected one in constant time. */
 export function checkSumMatches(expectedLowerHex: string, received: string): boolean {
-  if (!CHECKSUM_PATTERN.test(received)) return false;
-  return timingSafeEqual(
-    Buffer.from(expectedLowerHex, 'latin1'),
-    Buffer.from(received.toLowerCase(), 'latin1'),
-  );
+  return digestMatches(Buffer.from(expectedLowerHex, 'hex'), received);
 }
+
+/**
+ * The same against the raw SHA-1 digest: the received hex is decoded instead of the digest being
+ * encoded. Decoding stops at the first non-hex character, so anything but 40 hex digits (either
+ * case) comes out shorter than 20 bytes and fails before the constant-time comparison.
+ */
+function digestMatches(expected: Buffer, received: string): boolean {
+  if (received.length !== 40) return false;
+  const got = Buffer.from(received, 'hex');
+  return got.length === 20 && timingSafeEqual(expected, got);
+}
+
+const digestOf = (secret: string, nonce: string, curTime: string): Buffer =>
+  hash('sha1', secret + nonce + curTime, 'buffer') as unknown as Buffer;
 
 const single = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? undefined : v);
 
@@ -92,13 +101,12 @@ function checkSigned(
   const nowMs = o.now();
   if (Math.abs(Math.floor(nowMs / 1000) - Number(h.curTime)) > o.curTimeWindowSeconds)
     return AUTH_ERRORS.expired;
-  if (checkSumMatches(computeCheckSum(secrets.current, h.nonce, h.curTime), h.checkSum))
-    return { appKey: h.appKey };
+  if (digestMatches(digestOf(secrets.current, h.nonce, h.curTime), h.checkSum)) return { appKey: h.appKey };
   if (
     secrets.previous !== undefined &&
     secrets.previousExpiresAt !== undefined &&
     nowMs < secrets.previousExpiresAt &&
-    checkSumMatches(computeCheckSum(secrets.previous, h.nonce, h.curTime), h.checkSum)
+    digestMatches(digestOf(secrets.previous, h.nonce, h.curTime), h.checkSum)
   )
     return { appKey: h.appKey };
   return o.checksumMismatchCode === 403 ? AUTH_ERRORS.checksum403 : AUTH_ERRORS.checksum;

@@ -31,5 +31,11 @@ describe('CheckSum (auth.md §2, §8)', () => {
     assert.equal(checkSumMatches(good, good.slice(0, 39)), false);
     assert.equal(checkSumMatches(good, `${good.slice(0, 39)}g`), false);
     assert.equal(checkSumMatches(good, ''), false);
+    // Exactly 40 characters, but not 40 hex digits: a stop in the middle, a prefix, non-ASCII.
+    assert.equal(checkSumMatches(good, `${good.slice(0, 20)}z${good.slice(21)}`), false);
+    assert.equal(checkSumMatches(good, `0x${good.slice(2)}`), false);
+    assert.equal(checkSumMatches(good, ` ${good.slice(1)}`), false);
+    assert.equal(checkSumMatches(good, `${good.slice(0, 39)}é`), false);
+    assert.equal(checkSumMatches(good, `${good}00`), false);
   });
 });
