@@ -11,7 +11,7 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const succeeded = (body: unknown) =>
   typeof body === 'object' && body !== null && (body as { code?: unknown }).code === 200;
 
-export async function idempotent(
+export function idempotent(
   req: FastifyRequest,
   service: IdempotencyService | undefined,
   route: string,
@@ -19,7 +19,19 @@ export async function idempotent(
   handler: () => Promise<unknown>,
 ): Promise<unknown> {
   const header = req.headers[IDEMPOTENCY_HEADER];
+  // Without the header: the handler's own promise, no wrapper around it.
   if (service === undefined || header === undefined) return handler();
+  return remembered(req, service, header, route, params, handler);
+}
+
+async function remembered(
+  req: FastifyRequest,
+  service: IdempotencyService,
+  header: string | string[],
+  route: string,
+  params: unknown,
+  handler: () => Promise<unknown>,
+): Promise<unknown> {
   const key = service.checkKey(Array.isArray(header) ? header.join(',') : header);
   const fingerprint = requestFingerprint(req.method, route, params);
   const saved = await service.recall(req.appKey, key, fingerprint);

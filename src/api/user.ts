@@ -102,7 +102,7 @@ export function userRoutes(
   idempotency?: IdempotencyService,
 ): void {
   // POST /nimserver/user/create.action — accounts-v1.md §1 (+ Idempotency-Key, an extension)
-  app.post(P('create'), async (req) => {
+  app.post(P('create'), (req) => {
     const f = formOf(req);
     return idempotent(req, idempotency, P('create'), f, async () => {
       const result = await accounts.registerAccount(req.appKey, createInput(f));
