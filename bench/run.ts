@@ -10,6 +10,11 @@
  *                    [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
  *                    [--gateway-packet-rate 1000000] [--gateway-rate 5000] [--server <dist/cli.js>]
  *                    [--database-url postgres://postgres@127.0.0.1:5432/test] [--baseline-duration 10]
+ *                    [--rounds 1]
+ *
+ * With --rounds N (N > 1) every scenario runs N times, each run between two baseline runs
+ * (B S1 B S2 B … per round), and is compared with the better of its two neighbours: on a shared,
+ * noisy machine the median of those same-minute ratios is the figure to quote.
  *
  * With --database-url (PostgreSQL), each scenario's server gets a fresh database created on that
  * server (nimbase_bench_<pid>_<n>, dropped afterwards) instead of a SQLite file.
@@ -48,6 +53,7 @@ const { values: opt } = parseArgs({
     sessions: { type: 'string', default: '1000' },
     'database-url': { type: 'string' },
     'baseline-duration': { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     // The server's per-link packet rate for the gateway run: high enough not to bound it (the
     // production default, 50/s, would cap 100 senders at 4,500 msg/s). Reported with the figures.
     'gateway-packet-rate': { type: 'string', default: '1000000' },
@@ -69,6 +75,7 @@ const baselineDuration =
   opt['baseline-duration'] === undefined
     ? duration
     : int('baseline-duration', opt['baseline-duration'], 1, 600);
+const rounds = int('rounds', opt.rounds!, 1, 50);
 const connections = int('connections', opt.connections!, 1, 1024);
 const threads = int('threads', opt.threads!, 1, 16);
 if (opt.durability !== 'full' && opt.durability !== 'normal')
@@ -313,17 +320,38 @@ const results: ScenarioResult[] = [];
 let baseline: Measured[] = [];
 let gateway: GatewayReport | undefined;
 try {
-  if (scenarios.length > 0) {
+  if (rounds === 1) {
+    if (scenarios.length > 0) {
+      log('baseline (bare node:http)…');
+      baseline.push(await runBaseline());
+    }
+    for (const [i, s] of scenarios.entries()) {
+      log(`${s.name}…`);
+      results.push(await runScenario(s, i));
+    }
+    if (scenarios.length > 1) {
+      log('baseline again…');
+      baseline.push(await runBaseline());
+    }
+  } else if (scenarios.length > 0) {
     log('baseline (bare node:http)…');
-    baseline.push(await runBaseline());
-  }
-  for (const [i, s] of scenarios.entries()) {
-    log(`${s.name}…`);
-    results.push(await runScenario(s, i));
-  }
-  if (scenarios.length > 1) {
-    log('baseline again…');
-    baseline.push(await runBaseline());
+    let before = await runBaseline();
+    baseline.push(before);
+    for (let round = 1; round <= rounds; round++)
+      for (const [i, s] of scenarios.entries()) {
+        log(`round ${round}/${rounds}: ${s.name}…`);
+        const r = await runScenario(s, (round - 1) * scenarios.length + i);
+        log('baseline…');
+        const after = await runBaseline();
+        baseline.push(after);
+        const local = Math.max(before.requestsPerSecond, after.requestsPerSecond);
+        results.push(
+          'requestsPerSecond' in r
+            ? { ...r, name: `${s.name} (round ${round})`, scenario: s.name, localCeiling: local }
+            : r,
+        );
+        before = after;
+      }
   }
   if (gatewayWanted) {
     log('client gateway (bare ws relay, then nimbase)…');
@@ -357,9 +385,10 @@ const report = {
   ceiling,
   scenarios: results.map((r) =>
     'requestsPerSecond' in r && r.requestsPerSecond !== undefined
-      ? { ...r, ratio: r.requestsPerSecond / ceiling }
+      ? { ...r, ratio: r.requestsPerSecond / (r.localCeiling ?? ceiling) }
       : r,
   ),
+  rounds,
   createdRows,
   gateway,
 };

@@ -13,6 +13,9 @@ export type ScenarioResult =
       peakRssMiB: number | undefined;
       hostCpuPressure: number | undefined;
       ratio?: number;
+      /** With --rounds: the scenario's own name, and the better of the baselines run around it. */
+      scenario?: string;
+      localCeiling?: number;
     });
 
 interface Report {
@@ -29,6 +32,39 @@ interface Report {
   ceiling: number;
   scenarios: ScenarioResult[];
   createdRows: number | undefined;
+  rounds?: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** With --rounds: per scenario, the median ratio to its neighbouring baselines and the spread. */
+function roundsSummary(r: Report): string[] {
+  const by = new Map<string, { ratio: number; loop: number | undefined; p99: number }[]>();
+  for (const x of r.scenarios) {
+    if ('skipped' in x || x.scenario === undefined || x.ratio === undefined) continue;
+    const list = by.get(x.scenario) ?? [];
+    list.push({ ratio: x.ratio, loop: x.loopCpuUsPerRequest, p99: x.latencyMs.p99 });
+    by.set(x.scenario, list);
+  }
+  if (by.size === 0) return [];
+  const rows = [
+    `Over ${r.rounds} rounds, each run against the better of the two baseline runs around it:`,
+    '',
+    '| scenario | median × ceiling | min – max | median p99 ms | median event-loop µs/req |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const [name, list] of by) {
+    const ratios = list.map((l) => l.ratio);
+    const loops = list.map((l) => l.loop).filter((v): v is number => v !== undefined);
+    rows.push(
+      `| ${name} | **${f2(median(ratios))}** | ${f2(Math.min(...ratios))} – ${f2(Math.max(...ratios))} | ${f2(median(list.map((l) => l.p99)))} | ${loops.length ? f1(median(loops)) : '–'} |`,
+    );
+  }
+  return [...rows, ''];
 }
 
 const perReq = (x: { cpuUsPerRequest?: number | undefined; loopCpuUsPerRequest?: number | undefined }) =>
@@ -54,7 +90,7 @@ export function markdownReport(r: Report): string {
   ];
   for (const [i, b] of r.baseline.entries())
     rows.push(
-      `| baseline node:http${r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${perReq(b)} | ${f1(b.rssMiB)} | ${f0p(b.hostCpuPressure)} | ${codes(b.codes)} |`,
+      `| baseline node:http${r.baseline.length > 2 ? ` (${i + 1})` : r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${perReq(b)} | ${f1(b.rssMiB)} | ${f0p(b.hostCpuPressure)} | ${codes(b.codes)} |`,
     );
   for (const x of r.scenarios) {
     if ('skipped' in x) {
@@ -77,13 +113,14 @@ export function markdownReport(r: Report): string {
     '',
     ...rows,
     '',
+    ...roundsSummary(r),
     `Load generator cost: ${r.baseline
       .map((b) =>
         b.loaderCpuSeconds === undefined ? '–' : `${((b.loaderCpuSeconds / b.requests) * 1e6).toFixed(1)} µs`,
       )
       .join(' / ')} of its own CPU per baseline request.`,
     '',
-    `Ceiling: ${f0(r.ceiling)} req/s (the better baseline run). Host CPU pressure: PSI "some avg10" at the end of each run (0 = the machine was otherwise idle).` +
+    `Ceiling: ${f0(r.ceiling)} req/s (the better baseline run${(r.rounds ?? 1) > 1 ? '; with rounds, each run is compared with its neighbours instead' : ''}). Host CPU pressure: PSI "some avg10" at the end of each run (0 = the machine was otherwise idle).` +
       (r.createdRows !== undefined ? ` Accounts stored by the create run: ${f0(r.createdRows)}.` : ''),
     '',
   ].join('\n');
