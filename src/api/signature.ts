@@ -112,16 +112,6 @@ function checkSigned(
   return o.checksumMismatchCode === 403 ? AUTH_ERRORS.checksum403 : AUTH_ERRORS.checksum;
 }
 
-/** Verifies a request's signature; resolves the failure, or the AppKey it was signed for. */
-export async function verifyRequest(
-  headers: FastifyRequest['headers'],
-  o: SignatureOptions,
-): Promise<{ appKey: string } | DomainError> {
-  const h = signedHeaders(headers);
-  if (h instanceof DomainError) return h;
-  return checkSigned(h, await o.secretsFor(h.appKey), o);
-}
-
 /** The onRequest hook of every signed route. */
 export function signatureHook(o: SignatureOptions) {
   const settle = (
