@@ -308,3 +308,22 @@ describe('JSON framing (vectors §B, §C)', () => {
     }
   });
 });
+
+describe('WebSocket frames written by the gateway', () => {
+  it('are the bytes ws would write, for every length class', async () => {
+    const { Sender } = (await import('ws')) as unknown as {
+      Sender: { frame(data: Buffer, o: object): Buffer[] };
+    };
+    const { webSocketFrames } = await import('../../src/gateway/transport.js');
+    const sizes = [0, 1, 125, 126, 127, 65535, 65536, 70000];
+    const payloads = sizes.map((n) => Buffer.alloc(n, n % 251));
+    for (const opcode of [0x1, 0x2]) {
+      const expected = Buffer.concat(
+        payloads.flatMap((p) =>
+          Sender.frame(p, { fin: true, opcode, mask: false, readOnly: true, rsv1: false }),
+        ),
+      );
+      assert.ok(webSocketFrames(opcode, payloads).equals(expected));
+    }
+  });
+});
