@@ -223,7 +223,8 @@ export class Gateway {
     }
     let reply: (Reply & { after?: () => void }) | undefined;
     try {
-      reply = await cmd.handler(session, req.params, ordered);
+      const r = cmd.handler(session, req.params, ordered);
+      reply = r instanceof Promise ? await r : r;
     } catch (err) {
       if (isDomainError(err)) reply = { code: err.code };
       else {

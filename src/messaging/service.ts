@@ -56,13 +56,13 @@ export class MessagingService {
   ): Promise<Record<string, string>> {
     checkMessageFields(input);
     const to = input[TAG.to]!.toLowerCase();
-    const [sender, recipientExists] = await Promise.all([
-      this.#account(origin.appKey, origin.accid),
-      to === origin.accid ? true : this.#exists(origin.appKey, to),
-    ]);
+    const sender = await this.#account(origin.appKey, origin.accid);
     if (!sender) throw recipientNotFound(origin.accid);
     if (sender.mute || sender.muteP2P) throw muted();
-    if (!recipientExists) throw recipientNotFound(to);
+    // Known recipients (the usual case) without a read; an unknown one is read once.
+    if (to !== origin.accid && !this.#existing.has(`${origin.appKey}\u0000${to}`)) {
+      if (!(await this.#exists(origin.appKey, to))) throw recipientNotFound(to);
+    }
 
     // Copied without the server's tags rather than copied and `delete`d: a delete turns the object
     // into a slow dictionary for everything that reads it later (storage, bus, both encodings).
