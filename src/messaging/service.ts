@@ -53,7 +53,7 @@ export class MessagingService {
     origin: SendOrigin,
     input: Record<string, string>,
     ordered?: () => void,
-  ): Promise<Record<string, string>> {
+  ): Promise<Readonly<Record<string, string>>> {
     checkMessageFields(input);
     const to = input[TAG.to]!.toLowerCase();
     const sender = await this.#account(origin.appKey, origin.accid);
@@ -85,7 +85,9 @@ export class MessagingService {
     );
     if (this.insertsInCallOrder) ordered?.();
     const { message, inserted } = await insert;
-    const full = wireFields(message);
+    // Frozen: the reply, the bus event and every push share this one object (the in-process bus
+    // does not copy what cannot change, and the binary framing encodes it once).
+    const full = Object.freeze(wireFields(message));
     if (inserted) {
       const event: MessageStoredEvent = {
         type: 'p2p',

@@ -327,3 +327,18 @@ describe('WebSocket frames written by the gateway', () => {
     }
   });
 });
+
+describe('frozen Properties', () => {
+  it('encode to the same bytes as an unfrozen copy, every time', () => {
+    const fields = { '0': '0', '1': 'bob', '9': 'héllo', '12': '42', '7': '1764489600000' };
+    const frozen = Object.freeze({ ...fields });
+    const plain = toHex(encodeBinary({ sid: 7, cid: 2, ser: 0, code: 200, body: [fields] }, ['Property']));
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        toHex(encodeBinary({ sid: 7, cid: 2, ser: 0, code: 200, body: [frozen] }, ['Property'])),
+        plain,
+      );
+    const reply = encodeBinary({ sid: 7, cid: 1, ser: 9, code: 200, body: [frozen] }, ['Property']);
+    assert.deepEqual(decodeBinaryBody(reply, ['Property']), [fields]);
+  });
+});

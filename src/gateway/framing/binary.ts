@@ -181,6 +181,9 @@ export function decodeBinaryBody(frame: Uint8Array, types: readonly FieldType[])
   return types.map((t) => r.field(t));
 }
 
+/** The bytes of frozen Properties already encoded (see Writer.property). */
+const encodedProperties = new WeakMap<object, Uint8Array>();
+
 /**
  * Writes into one scratch buffer shared by every encode (encoding is synchronous), grown on demand;
  * `bytes()` copies out the frame. Per frame that is one allocation instead of a byte array, a
@@ -269,6 +272,25 @@ class Writer {
 
   property(p: unknown): void {
     const obj = (p ?? {}) as Record<string, unknown>;
+    if (!Object.isFrozen(obj)) {
+      this.#property(obj);
+      return;
+    }
+    // A frozen Property encodes the same every time: a message's 7_1 reply and its 7_2 push (and
+    // 7_101 copies) encode it once.
+    const known = encodedProperties.get(obj);
+    if (known !== undefined) {
+      this.#room(known.length);
+      scratch.set(known, this.#at);
+      this.#at += known.length;
+      return;
+    }
+    const start = this.#at;
+    this.#property(obj);
+    encodedProperties.set(obj, Buffer.from(scratch.subarray(start, this.#at)));
+  }
+
+  #property(obj: Record<string, unknown>): void {
     // One key list (for-in over integer-like keys builds one on each pass); written in one pass,
     // again without the empty values if there were any (rare).
     const keys = Object.keys(obj);
