@@ -97,7 +97,11 @@ export class MessagingService {
         fields: full,
         originConnectionId: origin.connectionId,
       };
-      await this.bus.publish(SUBJECTS.messages, event).catch(this.onPublishError);
+      try {
+        await this.bus.publish(SUBJECTS.messages, event);
+      } catch (err) {
+        this.onPublishError(err);
+      }
     }
     return full;
   }
