@@ -24,10 +24,10 @@ interface IdleSessions {
 }
 
 export interface GatewayReport {
-  relay: FlowResult & { cpuCores: number | undefined };
-  nimbase: FlowResult & { cpuCores: number | undefined; rssMiB: number | undefined; ratio: number };
+  relay: FlowResult & Cpu;
+  nimbase: FlowResult & Cpu & { rssMiB: number | undefined; ratio: number };
   /** The same flow at a fixed offered rate (`--gateway-rate`), for latency at a known load. */
-  fixedRate: (FlowResult & { cpuCores: number | undefined }) | undefined;
+  fixedRate: (FlowResult & Cpu) | undefined;
   /** The server's `--gateway-packet-rate` for this run. */
   packetRate: number;
   /** Idle logged-in sessions on the fresh server (before any message flow). */
@@ -78,13 +78,34 @@ async function settledRss(child: Child): Promise<number> {
   return memoryMiB(child.pid)?.rss ?? Number.NaN;
 }
 
-async function withCpu<T>(child: Child, f: () => Promise<T & { seconds: number }>) {
+/** Server CPU over a flow: the whole process, and its main thread (the event loop) alone. */
+interface Cpu {
+  cpuCores: number | undefined;
+  /** The event loop's thread (its tid is the pid); the rest is the SQLite writer, GC helpers, libuv. */
+  mainCores: number | undefined;
+}
+
+async function withCpu<T>(child: Child, f: () => Promise<T & { seconds: number }>): Promise<T & Cpu> {
   const c0 = cpuSeconds(child.pid);
+  const m0 = cpuSeconds(child.pid, child.pid);
   const t0 = performance.now();
   const r = await f();
   const wall = (performance.now() - t0) / 1000;
   const c1 = cpuSeconds(child.pid);
-  return { ...r, cpuCores: c0 !== undefined && c1 !== undefined ? (c1 - c0) / wall : undefined };
+  const m1 = cpuSeconds(child.pid, child.pid);
+  return {
+    ...r,
+    cpuCores: c0 !== undefined && c1 !== undefined ? (c1 - c0) / wall : undefined,
+    mainCores: m0 !== undefined && m1 !== undefined ? (m1 - m0) / wall : undefined,
+  };
+}
+
+/** ", server CPU X µs/msg (event loop Y)" for the console. */
+function cpuNote(f: FlowResult & Cpu): string {
+  if (f.cpuCores === undefined || f.perSecond === 0) return '';
+  const us = (cores: number | undefined) =>
+    cores === undefined ? '–' : ((cores * 1e6) / f.perSecond).toFixed(1);
+  return `, server CPU ${us(f.cpuCores)} µs/msg (event loop ${us(f.mainCores)})`;
 }
 
 /** Runs `work` over `items` with `n` in parallel. */
@@ -122,7 +143,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
   } finally {
     await relayChild.stop();
   }
-  o.log(`  relay: ${Math.round(relay.perSecond)} msg/s`);
+  o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
 
   const creds = JSON.parse(
     execFileSync(
@@ -205,14 +226,14 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     if (o.warmup > 0) await nimbaseFlow(senders, pairs, o.window, o.warmup, o.packetRate);
     const flow = await withCpu(child, () => nimbaseFlow(senders, pairs, o.window, seconds, o.packetRate));
     const nimbase = { ...flow, rssMiB: memoryMiB(child.pid)?.rss, ratio: flow.perSecond / relay.perSecond };
-    o.log(`  nimbase: ${Math.round(nimbase.perSecond)} msg/s`);
+    o.log(`  nimbase: ${Math.round(nimbase.perSecond)} msg/s${cpuNote(nimbase)}`);
     let fixedRate: GatewayReport['fixedRate'];
     if (o.fixedRate > 0) {
       fixedRate = await withCpu(child, () =>
         nimbaseFixedRate(senders, pairs, o.fixedRate, seconds, Math.max(1, o.warmup)),
       );
       o.log(
-        `  nimbase at ${o.fixedRate} msg/s: p50 ${fixedRate.latencyMs.p50.toFixed(2)} ms, p99 ${fixedRate.latencyMs.p99.toFixed(2)} ms`,
+        `  nimbase at ${o.fixedRate} msg/s: p50 ${fixedRate.latencyMs.p50.toFixed(2)} ms, p99 ${fixedRate.latencyMs.p99.toFixed(2)} ms${cpuNote(fixedRate)}`,
       );
     }
     return {
@@ -237,8 +258,11 @@ export function gatewayMarkdown(
   g: GatewayReport,
   m: { nproc: number; cpu: string; memoryGiB: number; node: string },
 ) {
-  const row = (name: string, f: FlowResult & { cpuCores: number | undefined }, ratio?: number) =>
-    `| ${name} | ${f.pairs} × ${f.window || 'open loop'} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
+  // CPU µs per delivered message: the whole server process, and its event loop alone.
+  const perMsg = (cores: number | undefined, f: FlowResult) =>
+    cores === undefined || f.perSecond === 0 ? '–' : ((cores * 1e6) / f.perSecond).toFixed(1);
+  const row = (name: string, f: FlowResult & Cpu, ratio?: number) =>
+    `| ${name} | ${f.pairs} × ${f.window || 'open loop'} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${perMsg(f.cpuCores, f)} / ${perMsg(f.mainCores, f)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
   const lines = [
     '',
     `## Client gateway, ${new Date().toISOString()}`,
@@ -247,8 +271,8 @@ export function gatewayMarkdown(
     '',
     `Server started with \`--gateway-packet-rate ${g.packetRate}\` (production default 50): senders are paced at 90 % of it, so the cap column shows what the rate limit let them offer; a cap far above the delivered rate means the limit did not bound the run.`,
     '',
-    '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | sent / delivered | rate-limit cap msg/s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | CPU µs/msg: server / event loop | sent / delivered | rate-limit cap msg/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('bare ws relay', g.relay, 1),
     row('nimbase 7_1 → 7_2', g.nimbase, g.nimbase.ratio),
     ...(g.fixedRate

@@ -53,9 +53,21 @@ export class MemoryBus implements Bus {
  */
 function copyPlain(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
+  // What nobody can change needs no copy: a frozen object whose values are primitives or such objects.
+  if (deepFrozen(v)) return v;
   if (Array.isArray(v)) return v.map(copyPlain);
   if (Object.getPrototypeOf(v) !== Object.prototype) return structuredClone(v);
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) out[k] = copyPlain((v as Record<string, unknown>)[k]);
   return out;
+}
+
+function deepFrozen(v: object): boolean {
+  if (!Object.isFrozen(v)) return false;
+  const values = Object.values(v);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (x !== null && typeof x === 'object' && !deepFrozen(x)) return false;
+  }
+  return true;
 }

@@ -44,7 +44,8 @@ export interface PushSpec {
   result: readonly FieldType[];
 }
 
-interface Entry extends CommandSpec {
+/** A defined command: its spec and its handler. */
+export interface Entry extends CommandSpec {
   handler: Handler;
 }
 

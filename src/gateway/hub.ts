@@ -13,7 +13,7 @@ import { SUBJECTS } from '../bus/subjects.js';
 import type { MessageStoredEvent } from '../messaging/events.js';
 import type { MessagingService } from '../messaging/service.js';
 import type { AccountStore } from '../store/port.js';
-import { CommandTable, PUSHES, type Reply } from './commands.js';
+import { CommandTable, type Entry, PUSHES, type Reply } from './commands.js';
 import { defineCommands } from './handlers.js';
 import { GATEWAY_LIMITS } from './limits.js';
 import type { Property, Request } from './packet.js';
@@ -143,9 +143,10 @@ export class Gateway {
 
   /**
    * What every transport calls with a decoded request: rate limit now, then dispatch in arrival
-   * order (a client's sends are stored in the order it sent them). A request starts when the
-   * previous one has completed; a pipelined one (7_1) already when the previous one has done its
+   * order (a client's sends are stored in the order it sent them). A request starts when every
+   * earlier one has completed; a pipelined one (7_1) already when the previous one has done its
    * ordered part (its send is queued for the group commit), so a client's sends share commits.
+   * A request that may start at once starts now, without a promise hop (the common case).
    */
   receive(session: Session, req: Request, noReply = false): void {
     if (session.state === 'closed') return;
@@ -153,29 +154,67 @@ export class Gateway {
       session.close(1008, 'too many packets');
       return;
     }
-    const pipelined = this.table.command(req.sid, req.cid)?.pipelined === true;
-    const before = session.settled;
-    const previousReleased = session.released;
-    let release = noop;
-    session.released = new Promise<void>((r) => {
-      release = r;
-    });
-    const done = (pipelined ? previousReleased : before)
-      .then(() => this.dispatch(session, req, noReply, release))
-      .catch((err) => {
-        // dispatch answers handler errors itself; anything here is a bug: end this link only.
+    const cmd = this.table.command(req.sid, req.cid);
+    const waiting = session.waiting;
+    if (waiting === undefined && mayStart(session, cmd)) this.#start(session, req, cmd, noReply);
+    else if (waiting === undefined) session.waiting = [{ req, cmd, noReply }];
+    else waiting.push({ req, cmd, noReply });
+  }
+
+  /** Starts the waiting requests whose turn has come, in arrival order. */
+  #startWaiting(session: Session): void {
+    let waiting = session.waiting;
+    while (waiting !== undefined && session.state !== 'closed') {
+      const next = waiting[0]!;
+      if (!mayStart(session, next.cmd)) return;
+      waiting.shift();
+      if (waiting.length === 0) session.waiting = undefined;
+      this.#start(session, next.req, next.cmd, next.noReply);
+      waiting = session.waiting;
+    }
+  }
+
+  #start(session: Session, req: Request, cmd: Entry | undefined, noReply: boolean): void {
+    session.running++;
+    session.lastReleased = false;
+    let released = false;
+    // Only the most recent request can release: a later one starts only after it has released.
+    const release = () => {
+      if (released) return;
+      released = true;
+      session.lastReleased = true;
+      this.#startWaiting(session);
+    };
+    this.#dispatch(session, req, cmd, noReply, release).then(
+      () => this.#completed(session, release),
+      (err: unknown) => {
+        // #dispatch answers handler errors itself; anything here is a bug: end this link only.
         this.deps.logger.error({ err, sid: req.sid, cid: req.cid }, 'gateway dispatch failed');
         session.close(1011, 'internal error');
-      })
-      .finally(release);
-    // Settled only when every earlier request is done too (a pipelined one may overtake).
-    session.settled = pipelined ? Promise.all([before, done]).then(noop) : done;
+        this.#completed(session, release);
+      },
+    );
+  }
+
+  #completed(session: Session, release: () => void): void {
+    session.running--;
+    release();
+    this.#startWaiting(session); // a non-pipelined request may start now that all before it are done
   }
 
   /** The one dispatch (STYLE.md §10): login gate, handler, reply. */
-  async dispatch(session: Session, req: Request, noReply = false, ordered: () => void = noop): Promise<void> {
+  dispatch(session: Session, req: Request, noReply = false, ordered: () => void = noop): Promise<void> {
+    return this.#dispatch(session, req, this.table.command(req.sid, req.cid), noReply, ordered);
+  }
+
+  async #dispatch(
+    session: Session,
+    req: Request,
+    cmd: Entry | undefined,
+    noReply: boolean,
+    ordered: () => void,
+  ): Promise<void> {
     if (session.state === 'closed') return;
-    const cmd = this.table.command(req.sid, req.cid);
     if (!session.active && !cmd?.beforeLogin) return session.close(1008, 'command before login');
     if (!cmd) {
       // Unknown commands get 200 with no body (spec §12 item 12): newer SDKs add commands.
@@ -184,7 +223,8 @@ export class Gateway {
     }
     let reply: (Reply & { after?: () => void }) | undefined;
     try {
-      reply = await cmd.handler(session, req.params, ordered);
+      const r = cmd.handler(session, req.params, ordered);
+      reply = r instanceof Promise ? await r : r;
     } catch (err) {
       if (isDomainError(err)) reply = { code: err.code };
       else {
@@ -332,4 +372,7 @@ export class Gateway {
 
 const accountKey = (appKey: string, accid: string) => `${appKey}\u0000${accid}`;
 const noop = () => {};
+/** A pipelined command may start once the previous request has released; others once all are done. */
+const mayStart = (session: Session, cmd: Entry | undefined) =>
+  cmd?.pipelined === true ? session.lastReleased : session.running === 0;
 const NO_SESSIONS: ReadonlySet<Session> = new Set();

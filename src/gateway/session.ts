@@ -2,10 +2,9 @@
  * One client connection, whatever its framing: its login state, what it was sent, and the helpers
  * to reply, push, kick and close. The transport owns the socket and gives the session a Link.
  */
+import type { Entry } from './commands.js';
 import { GATEWAY_LIMITS } from './limits.js';
-import type { Outgoing, Property } from './packet.js';
-
-const SETTLED = Promise.resolve();
+import type { Outgoing, Property, Request } from './packet.js';
 
 /** What a transport offers a session. */
 export interface Link {
@@ -39,11 +38,13 @@ export class Session {
   /** idServers pushed in real time on this connection; the login sync skips them. */
   readonly delivered = new Set<string>();
   /**
-   * Requests are handled in arrival order. `released`: the previous request has done its ordered
-   * part (a pipelined command may start); `settled`: it has completed (any other command may start).
+   * Requests are handled in arrival order (Gateway.receive): `running` have started and not
+   * completed; `lastReleased`: the most recently started one has done its ordered part (a pipelined
+   * command may start); `waiting`: requests not started yet, oldest first (undefined when none).
    */
-  released: Promise<void> = SETTLED;
-  settled: Promise<void> = SETTLED;
+  running = 0;
+  lastReleased = true;
+  waiting: { req: Request; cmd: Entry | undefined; noReply: boolean }[] | undefined;
   /** Time of the last packet from the client (idle sweep). */
   lastSeen: number;
   /** Closes the link if it has not logged in in time (set by the hub, cleared at login). */

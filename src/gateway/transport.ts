@@ -97,37 +97,96 @@ function refuse(socket: Duplex, status: number): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
-/** Sockets corked during this turn (see `corkForTurn`), uncorked together at its end. */
-const corked: Duplex[] = [];
-const uncorkAll = () => {
-  for (const s of corked.splice(0)) s.uncork();
+/**
+ * The frames a connection is sent during one event-loop turn, written at the end of the turn as
+ * one WebSocket byte string in one socket write: the replies and pushes a group commit releases
+ * together leave in one syscall per socket, without a frame header buffer, a stream chunk and a
+ * writev entry per frame. Server frames are unmasked and uncompressed (the server never negotiates
+ * permessage-deflate), so the bytes are built here; `ws` keeps writing its own control frames
+ * (pong, close) directly, and `flush` runs before this side closes, so a reply precedes the close.
+ */
+class Outbox {
+  #frames: Uint8Array[] | undefined;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Duplex,
+    /** WebSocket opcode of every frame: 0x2 binary, 0x1 text. */
+    private readonly opcode: number,
+  ) {}
+
+  add(payload: Uint8Array): void {
+    if (this.#frames !== undefined) {
+      this.#frames.push(payload);
+      return;
+    }
+    this.#frames = [payload];
+    if (pending.push(this) === 1) setImmediate(flushPending);
+  }
+
+  flush(): void {
+    const frames = this.#frames;
+    if (frames === undefined) return;
+    this.#frames = undefined;
+    // A link closed meanwhile (its close frame is out) gets nothing after it.
+    if (this.ws.readyState !== this.ws.OPEN || this.socket.destroyed) return;
+    this.socket.write(webSocketFrames(this.opcode, frames));
+  }
+}
+
+/** Outboxes with frames queued during this turn. */
+let pending: Outbox[] = [];
+const flushPending = () => {
+  const boxes = pending;
+  pending = [];
+  for (let i = 0; i < boxes.length; i++) boxes[i]!.flush();
 };
 
-/**
- * Holds a socket's writes until the end of the current turn, so the replies and pushes a group
- * commit releases together leave in one write (one syscall) per socket rather than one each.
- * `ws` writes each frame to this socket; corking it is the documented stream API.
- */
-function corkForTurn(socket: Duplex): void {
-  if (socket.writableCorked > 0) return;
-  socket.cork();
-  if (corked.push(socket) === 1) setImmediate(uncorkAll);
+/** Final, unmasked WebSocket frames (RFC 6455 §5.2) around each payload, in one buffer. */
+export function webSocketFrames(opcode: number, payloads: readonly Uint8Array[]): Buffer {
+  let total = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    const n = payloads[i]!.length;
+    total += n + (n < 126 ? 2 : n < 65536 ? 4 : 10);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < payloads.length; i++) {
+    const p = payloads[i]!;
+    const n = p.length;
+    out[at++] = 0x80 | opcode;
+    if (n < 126) out[at++] = n;
+    else if (n < 65536) {
+      out[at++] = 126;
+      out.writeUInt16BE(n, at);
+      at += 2;
+    } else {
+      out[at++] = 127;
+      out.writeUInt32BE(Math.floor(n / 0x100000000), at);
+      out.writeUInt32BE(n >>> 0, at + 4);
+      at += 8;
+    }
+    out.set(p, at);
+    at += n;
+  }
+  return out;
 }
 
 function serve(gateway: Gateway, ws: WebSocket, req: IncomingMessage, framing: Link['framing']): void {
   const table = gateway.table;
   const socket = req.socket;
+  const out = new Outbox(ws, socket, framing === 'json' ? 0x1 : 0x2);
   const link: Link = {
     framing,
     remoteAddress: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
     remotePort: socket.remotePort ?? 0,
     send(p: Outgoing) {
       if (ws.readyState !== ws.OPEN) return;
-      corkForTurn(socket);
-      if (framing === 'json') ws.send(encodeJson(p));
-      else ws.send(encodeBinary(p, table.resultOf(p.sid, p.cid, p.ser === 0)));
+      if (framing === 'json') out.add(Buffer.from(encodeJson(p), 'utf8'));
+      else out.add(encodeBinary(p, table.resultOf(p.sid, p.cid, p.ser === 0)));
     },
     close(code, reason) {
+      out.flush();
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason.slice(0, 120));
     },
   };

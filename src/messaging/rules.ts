@@ -70,17 +70,28 @@ const LIMIT_NAMES: Record<string, string> = {
 export const muted = () => new DomainError(423, 'account muted');
 export const recipientNotFound = (to: string) => new DomainError(404, `${to} not exist`);
 
+/** MESSAGE_LIMITS as rows, in order (checked at every send: no per-send entries arrays). */
+const LIMIT_ROWS = Object.entries(MESSAGE_LIMITS).map(([tag, max]) => ({
+  tag,
+  max,
+  name: LIMIT_NAMES[tag] ?? tag,
+}));
+
 /** Validates the client-owned fields of a p2p message; returns its numeric type. */
 export function checkMessageFields(fields: Record<string, string>): number {
   const type = Number(fields[TAG.type] ?? '0');
   if (!(MESSAGE_TYPES as readonly number[]).includes(type)) throw badParam('type');
   if (!fields[TAG.to]) throw paramEmpty('to');
   if (type === TEXT_TYPE && !fields[TAG.body]) throw paramEmpty('body');
-  for (const [tag, v] of Object.entries(fields))
-    if (v.includes('\u0000')) throw badParam(LIMIT_NAMES[tag] ?? tag);
-  for (const [tag, max] of Object.entries(MESSAGE_LIMITS)) {
+  const tags = Object.keys(fields);
+  for (let i = 0; i < tags.length; i++) {
+    const tag = tags[i]!;
+    if (fields[tag]!.includes('\u0000')) throw badParam(LIMIT_NAMES[tag] ?? tag);
+  }
+  for (let i = 0; i < LIMIT_ROWS.length; i++) {
+    const { tag, max, name } = LIMIT_ROWS[i]!;
     const v = fields[tag];
-    if (v !== undefined && !withinLimit(v, max)) throw paramTooLong(LIMIT_NAMES[tag] ?? tag);
+    if (v !== undefined && !withinLimit(v, max)) throw paramTooLong(name);
   }
   return type;
 }

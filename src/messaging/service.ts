@@ -53,16 +53,16 @@ export class MessagingService {
     origin: SendOrigin,
     input: Record<string, string>,
     ordered?: () => void,
-  ): Promise<Record<string, string>> {
+  ): Promise<Readonly<Record<string, string>>> {
     checkMessageFields(input);
     const to = input[TAG.to]!.toLowerCase();
-    const [sender, recipientExists] = await Promise.all([
-      this.#account(origin.appKey, origin.accid),
-      to === origin.accid ? true : this.#exists(origin.appKey, to),
-    ]);
+    const sender = await this.#account(origin.appKey, origin.accid);
     if (!sender) throw recipientNotFound(origin.accid);
     if (sender.mute || sender.muteP2P) throw muted();
-    if (!recipientExists) throw recipientNotFound(to);
+    // Known recipients (the usual case) without a read; an unknown one is read once.
+    if (to !== origin.accid && !this.#existing.has(`${origin.appKey}\u0000${to}`)) {
+      if (!(await this.#exists(origin.appKey, to))) throw recipientNotFound(to);
+    }
 
     // Copied without the server's tags rather than copied and `delete`d: a delete turns the object
     // into a slow dictionary for everything that reads it later (storage, bus, both encodings).
@@ -85,7 +85,9 @@ export class MessagingService {
     );
     if (this.insertsInCallOrder) ordered?.();
     const { message, inserted } = await insert;
-    const full = wireFields(message);
+    // Frozen: the reply, the bus event and every push share this one object (the in-process bus
+    // does not copy what cannot change, and the binary framing encodes it once).
+    const full = Object.freeze(wireFields(message));
     if (inserted) {
       const event: MessageStoredEvent = {
         type: 'p2p',
@@ -95,7 +97,11 @@ export class MessagingService {
         fields: full,
         originConnectionId: origin.connectionId,
       };
-      await this.bus.publish(SUBJECTS.messages, event).catch(this.onPublishError);
+      try {
+        await this.bus.publish(SUBJECTS.messages, event);
+      } catch (err) {
+        this.onPublishError(err);
+      }
     }
     return full;
   }

@@ -192,6 +192,22 @@ describe('binary framing end to end (raw client ↔ official SDK over JSON)', ()
     }
   });
 
+  it('a reply written in the same turn as the close still precedes it (logout, failed login)', async () => {
+    const c = await rawConnect(s, '/websocket');
+    c.request(2, 3, 1, [loginProps(s.appKey, 'bina', 'tok-bina')]);
+    await c.waitPacket((p) => p.sid === 2 && p.cid === 3, 'the login reply');
+    c.request(2, 6, 2, []);
+    assert.deepEqual(await c.closed, { code: 1000, reason: 'logout' });
+    assert.ok(c.packets.some((p) => p.sid === 2 && p.cid === 6 && p.ser === 2 && p.code === 200));
+    const bad = await rawConnect(s, '/websocket');
+    bad.request(2, 3, 1, [loginProps(s.appKey, 'bina', 'wrong')]);
+    assert.equal((await bad.closed).code, 1008);
+    assert.deepEqual(
+      bad.packets.map((p) => [p.sid, p.cid, p.code]),
+      [[2, 3, 302]],
+    );
+  });
+
   it('a resend of the same idClient returns the stored message and is not delivered twice', async () => {
     const jason = await sdkLogin(s, 'jason', 'tok-jason');
     const c = await rawConnect(s, '/websocket');

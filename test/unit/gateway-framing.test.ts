@@ -308,3 +308,37 @@ describe('JSON framing (vectors §B, §C)', () => {
     }
   });
 });
+
+describe('WebSocket frames written by the gateway', () => {
+  it('are the bytes ws would write, for every length class', async () => {
+    const { Sender } = (await import('ws')) as unknown as {
+      Sender: { frame(data: Buffer, o: object): Buffer[] };
+    };
+    const { webSocketFrames } = await import('../../src/gateway/transport.js');
+    const sizes = [0, 1, 125, 126, 127, 65535, 65536, 70000];
+    const payloads = sizes.map((n) => Buffer.alloc(n, n % 251));
+    for (const opcode of [0x1, 0x2]) {
+      const expected = Buffer.concat(
+        payloads.flatMap((p) =>
+          Sender.frame(p, { fin: true, opcode, mask: false, readOnly: true, rsv1: false }),
+        ),
+      );
+      assert.ok(webSocketFrames(opcode, payloads).equals(expected));
+    }
+  });
+});
+
+describe('frozen Properties', () => {
+  it('encode to the same bytes as an unfrozen copy, every time', () => {
+    const fields = { '0': '0', '1': 'bob', '9': 'héllo', '12': '42', '7': '1764489600000' };
+    const frozen = Object.freeze({ ...fields });
+    const plain = toHex(encodeBinary({ sid: 7, cid: 2, ser: 0, code: 200, body: [fields] }, ['Property']));
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        toHex(encodeBinary({ sid: 7, cid: 2, ser: 0, code: 200, body: [frozen] }, ['Property'])),
+        plain,
+      );
+    const reply = encodeBinary({ sid: 7, cid: 1, ser: 9, code: 200, body: [frozen] }, ['Property']);
+    assert.deepEqual(decodeBinaryBody(reply, ['Property']), [fields]);
+  });
+});

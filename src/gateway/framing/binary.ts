@@ -30,7 +30,11 @@ export interface BinaryHeader {
 
 class Reader {
   offset = 0;
-  constructor(private readonly buf: Uint8Array) {}
+  /** The same bytes as a Buffer, made once per frame (strings are decoded from it). */
+  readonly #text: Buffer;
+  constructor(private readonly buf: Uint8Array) {
+    this.#text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
 
   get left(): number {
     return this.buf.length - this.offset;
@@ -85,9 +89,9 @@ class Reader {
   string(): string {
     const n = this.varint();
     this.#need(n);
-    const s = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.offset, n).toString('utf8');
+    const start = this.offset;
     this.offset += n;
-    return s;
+    return this.#text.toString('utf8', start, this.offset);
   }
 
   property(): Property {
@@ -95,7 +99,7 @@ class Reader {
     const p: Property = {};
     for (let i = 0; i < n; i++) {
       const tag = this.varint();
-      p[String(tag)] = this.string();
+      p[tag] = this.string();
     }
     return p;
   }
@@ -177,6 +181,9 @@ export function decodeBinaryBody(frame: Uint8Array, types: readonly FieldType[])
   return types.map((t) => r.field(t));
 }
 
+/** The bytes of frozen Properties already encoded (see Writer.property). */
+const encodedProperties = new WeakMap<object, Uint8Array>();
+
 /**
  * Writes into one scratch buffer shared by every encode (encoding is synchronous), grown on demand;
  * `bytes()` copies out the frame. Per frame that is one allocation instead of a byte array, a
@@ -188,8 +195,9 @@ class Writer {
   #at = 0;
 
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.#at);
-    out.set(scratch.subarray(0, this.#at));
+    // A pooled Buffer (one slab for many small frames) rather than a fresh ArrayBuffer per frame.
+    const out = Buffer.allocUnsafe(this.#at);
+    scratch.copy(out, 0, 0, this.#at);
     return out;
   }
 
@@ -264,13 +272,47 @@ class Writer {
 
   property(p: unknown): void {
     const obj = (p ?? {}) as Record<string, unknown>;
+    if (!Object.isFrozen(obj)) {
+      this.#property(obj);
+      return;
+    }
+    // A frozen Property encodes the same every time: a message's 7_1 reply and its 7_2 push (and
+    // 7_101 copies) encode it once.
+    const known = encodedProperties.get(obj);
+    if (known !== undefined) {
+      this.#room(known.length);
+      scratch.set(known, this.#at);
+      this.#at += known.length;
+      return;
+    }
+    const start = this.#at;
+    this.#property(obj);
+    encodedProperties.set(obj, Buffer.from(scratch.subarray(start, this.#at)));
+  }
+
+  #property(obj: Record<string, unknown>): void {
+    // One key list (for-in over integer-like keys builds one on each pass); written in one pass,
+    // again without the empty values if there were any (rare).
+    const keys = Object.keys(obj);
+    const start = this.#at;
+    this.varint(keys.length);
     let count = 0;
-    for (const k in obj) if (obj[k] !== undefined && obj[k] !== null) count++;
-    this.varint(count);
-    for (const k in obj) {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
       const v = obj[k];
       if (v === undefined || v === null) continue;
+      count++;
       this.varint(Number(k));
+      if (typeof v === 'string') this.string(v);
+      else this.string(propertyValue(v));
+    }
+    if (count === keys.length) return;
+    this.#at = start;
+    this.varint(count);
+    for (let i = 0; i < keys.length; i++) {
+      const v = obj[keys[i]!];
+      if (v === undefined || v === null) continue;
+      this.varint(Number(keys[i]));
       this.string(propertyValue(v));
     }
   }
