@@ -15,10 +15,11 @@ import {
   type Durability,
   errorFromWrite,
   type FromWriter,
+  type GroupResult,
   SqliteWriteExecutor,
   type ToWriter,
+  type WriteError,
   type WriteOp,
-  type WriteResult,
   type WriterData,
 } from './sqlite-writes.js';
 
@@ -28,6 +29,34 @@ interface Pending {
   touches: AccountKey | undefined;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+}
+
+/** One message's callers within a group (none when they were failed meanwhile) and its op count. */
+export interface Settled<P extends Answerable = Pending> {
+  pending: readonly P[] | undefined;
+  count: number;
+}
+type Answerable = Pick<Pending, 'resolve' | 'reject'>;
+
+/**
+ * Resolves or rejects each caller of a group with its own result: `values` and `failures` run over
+ * the ops of every batch in order, batches without callers included.
+ */
+export function answerGroup(batches: readonly Settled<Answerable>[], result: GroupResult): void {
+  const failed = new Map<number, WriteError>();
+  for (const f of result.failures) failed.set(f.at, f.error);
+  let start = 0;
+  for (const { pending, count } of batches) {
+    if (pending)
+      for (let i = 0; i < pending.length; i++) {
+        const at = start + i;
+        const error = failed.get(at);
+        if (error) pending[i]!.reject(errorFromWrite(error));
+        else if (at < result.values.length) pending[i]!.resolve(result.values[at]);
+        else pending[i]!.reject(errorFromWrite({ message: 'the write has no result' }));
+      }
+    start += count;
+  }
 }
 
 /** Told about every committed group before its callers are answered. */
@@ -69,30 +98,18 @@ export abstract class WritePath {
     if (batch.length > 0) this.dispatch(batch);
   }
 
-  /** Answers a group's callers, after telling the commit listener what the group changed. */
-  protected settle(
-    batches: readonly (readonly Pending[])[],
-    resultsOf: (i: number) => readonly WriteResult[],
-    before: number | undefined,
-    after: number | undefined,
-  ): void {
+  /**
+   * Answers a group's callers (the batches in the order their ops ran), after telling the commit
+   * listener what the group changed.
+   */
+  protected settle(batches: readonly Settled[], result: GroupResult): void {
     if (this.onCommit) {
       const touched: AccountKey[] = [];
       for (const batch of batches)
-        for (const p of batch) if (p.touches !== undefined) touched.push(p.touches);
-      this.onCommit(touched, before, after);
+        for (const p of batch.pending ?? []) if (p.touches !== undefined) touched.push(p.touches);
+      this.onCommit(touched, result.before, result.after);
     }
-    batches.forEach((batch, i) => {
-      WritePath.#answer(batch, resultsOf(i));
-    });
-  }
-
-  static #answer(batch: readonly Pending[], results: readonly WriteResult[]): void {
-    for (let i = 0; i < batch.length; i++) {
-      const r = results[i];
-      if (r?.ok) batch[i]!.resolve(r.value);
-      else batch[i]!.reject(errorFromWrite(r?.error ?? { message: 'the write has no result' }));
-    }
+    answerGroup(batches, result);
   }
 
   /** True while a dispatched group has not been answered (its COMMIT may already be visible). */
@@ -125,8 +142,7 @@ export class InProcessWriter extends WritePath {
   }
 
   protected dispatch(batch: Pending[]): void {
-    const { results, before, after } = this.#executor.runGroup(batch.map((p) => p.op));
-    this.settle([batch], () => results, before, after);
+    this.settle([{ pending: batch, count: batch.length }], this.#executor.runGroup(batch.map((p) => p.op)));
   }
 
   async close(): Promise<void> {
@@ -182,16 +198,13 @@ export class ThreadWriter extends WritePath {
     const worker = spawnWriter({ path: this.#path, durability: this.#durability, key: this.#key });
     worker.on('message', (m: FromWriter) => {
       if (m.type !== 'results') return;
-      const batches: Pending[][] = [];
-      const results: WriteResult[][] = [];
-      for (const b of m.batches) {
-        const batch = this.#inflight.get(b.id);
-        if (!batch) continue;
-        this.#inflight.delete(b.id);
-        batches.push(batch);
-        results.push(b.results);
-      }
-      this.settle(batches, (i) => results[i]!, m.before, m.after);
+      const batches = m.ids.map((id, i): Settled => {
+        // A batch failed meanwhile (#fail) answers nobody here, but keeps its place in `values`.
+        const pending = this.#inflight.get(id);
+        this.#inflight.delete(id);
+        return { pending, count: m.counts[i]! };
+      });
+      this.settle(batches, m);
       // Idle, the writer must not keep the process alive; closing, it must until it has exited.
       if (this.#inflight.size === 0 && !this.closed) worker.unref();
     });

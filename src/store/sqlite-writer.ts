@@ -30,17 +30,11 @@ function flush(): void {
   queued = [];
   if (batches.length === 0) return;
   const all = batches.length === 1 ? batches[0]!.ops : batches.flatMap((b) => b.ops);
-  const { results, before, after } = executor.runGroup(all);
-  let at = 0;
   const message: FromWriter = {
     type: 'results',
-    batches: batches.map((b) => {
-      const start = at;
-      at += b.ops.length;
-      return { id: b.id, results: results.slice(start, at) };
-    }),
-    before,
-    after,
+    ids: batches.map((b) => b.id),
+    counts: batches.map((b) => b.ops.length),
+    ...executor.runGroup(all),
   };
   port.postMessage(message);
 }

@@ -30,8 +30,9 @@ export const WRITE_SQL = {
     ON CONFLICT (app_key) DO NOTHING`,
   updateAppSecrets: `UPDATE apps SET secret_sealed = @secretSealed, previous_secret_sealed = @previousSecretSealed,
     previous_secret_expires_at = @previousSecretExpiresAt WHERE app_key = @appKey`,
+  // Positional, like insertAccount: see MessageInsertParams.
   insertMessage: `INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
-    VALUES (@appKey, @scene, @from, @to, @idClient, @time, @fields)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (app_key, from_accid, id_client) DO NOTHING`,
   getMessageByClientId: 'SELECT * FROM messages WHERE app_key = ? AND from_accid = ? AND id_client = ?',
   insertOffline: 'INSERT OR IGNORE INTO offline_messages (app_key, accid, message_id) VALUES (?, ?, ?)',
@@ -49,6 +50,8 @@ export type WriteSqlName = keyof typeof WRITE_SQL;
  * sealed token is appended where it is sealed.
  */
 export type AccountInsertParams = unknown[];
+/** insertMessage's columns in order: app_key, scene, from_accid, to_id, id_client, time, fields (JSON). */
+export type MessageInsertParams = [string, number, string, string, string, number, string];
 type Params = readonly unknown[] | Record<string, unknown>;
 
 export type WriteOp =
@@ -58,7 +61,7 @@ export type WriteOp =
   /** An account insert; `token` is sealed here. Value: true when inserted, false when it existed. */
   | { kind: 'insertAccount'; params: AccountInsertParams; token: string }
   /** A message and its offline entries, stored together. Value: InsertedMessage. */
-  | { kind: 'insertMessage'; params: Record<string, unknown>; offlineFor: readonly string[] }
+  | { kind: 'insertMessage'; params: MessageInsertParams; offlineFor: readonly string[] }
   /** Several ops that succeed or fail together (batch create, import). Value: their values. */
   | { kind: 'atomic'; ops: readonly WriteOp[] };
 
@@ -67,12 +70,20 @@ export type InsertedMessage =
   | { inserted: true; id: number }
   | { inserted: false; row: Record<string, unknown> };
 
-export type WriteResult = { ok: true; value: unknown } | { ok: false; error: WriteError };
-/** A group's results, and the write generation before and after it (undefined: not migrated yet). */
+/**
+ * A group's results, compact because they cross a thread boundary: `values[i]` is op i's value,
+ * unless `failures` names op i (usually empty); and the write generation before and after the
+ * group (undefined: not migrated yet).
+ */
 export interface GroupResult {
-  results: WriteResult[];
+  values: unknown[];
+  failures: WriteFailure[];
   before: number | undefined;
   after: number | undefined;
+}
+export interface WriteFailure {
+  at: number;
+  error: WriteError;
 }
 /** A failed op, as it crosses the thread boundary (Error objects lose their class there). */
 export interface WriteError {
@@ -136,7 +147,8 @@ export class SqliteWriteExecutor {
       return this.#group.immediate(ops);
     } catch (err) {
       const error = writeErrorOf(err);
-      return { results: ops.map(() => ({ ok: false, error })), before: undefined, after: undefined };
+      const failures = ops.map((_, at) => ({ at, error }));
+      return { values: [], failures, before: undefined, after: undefined };
     }
   }
 
@@ -144,21 +156,22 @@ export class SqliteWriteExecutor {
     const before = this.#stmt('generation').pluck().get() as number | undefined;
     const totalChanges = this.#stmt('totalChanges').pluck();
     const start = totalChanges.get() as number;
-    const results = ops.map((op) => this.#runIsolated(op));
+    const values: unknown[] = new Array(ops.length);
+    const failures: WriteFailure[] = [];
+    for (let at = 0; at < ops.length; at++) {
+      const op = ops[at]!;
+      try {
+        // One statement is atomic by itself; several run in a savepoint.
+        values[at] = op.kind === 'run' || op.kind === 'insertAccount' ? this.#run(op) : this.#inSavepoint(op);
+      } catch (err) {
+        if (!this.#db.inTransaction) throw err;
+        values[at] = null;
+        failures.push({ at, error: writeErrorOf(err) });
+      }
+    }
     const changed = (totalChanges.get() as number) !== start;
     const after = changed ? (this.#stmt('nextGeneration').pluck().get() as number | undefined) : before;
-    return { results, before, after };
-  }
-
-  #runIsolated(op: WriteOp): WriteResult {
-    try {
-      // One statement is atomic by itself; several run in a savepoint.
-      const single = op.kind === 'run' || op.kind === 'insertAccount';
-      return { ok: true, value: single ? this.#run(op) : this.#inSavepoint(op) };
-    } catch (err) {
-      if (!this.#db.inTransaction) throw err;
-      return { ok: false, error: writeErrorOf(err) };
-    }
+    return { values, failures, before, after };
   }
 
   #run(op: WriteOp): unknown {
@@ -175,12 +188,12 @@ export class SqliteWriteExecutor {
         const p = op.params;
         const run = this.#stmt('insertMessage').run(p);
         if (run.changes === 0) {
-          const row = this.#stmt('getMessageByClientId').get(p.appKey, p.from, p.idClient);
+          const row = this.#stmt('getMessageByClientId').get(p[0], p[2], p[4]);
           return { inserted: false, row } as InsertedMessage;
         }
         const id = Number(run.lastInsertRowid);
         const offline = this.#stmt('insertOffline');
-        for (const accid of op.offlineFor) offline.run(p.appKey, accid, id);
+        for (const accid of op.offlineFor) offline.run(p[0], accid, id);
         return { inserted: true, id } as InsertedMessage;
       }
       case 'atomic':
@@ -225,13 +238,12 @@ export type ToWriter =
   | { type: 'key'; key: Uint8Array }
   | { type: 'close' };
 export type FromWriter =
-  | {
+  | ({
       type: 'results';
-      /** Every message the group covered, with its ops' results in order. */
-      batches: { id: number; results: WriteResult[] }[];
-      before: number | undefined;
-      after: number | undefined;
-    }
+      /** The messages the group covered, in order, and their op counts; `values` runs over all their ops. */
+      ids: number[];
+      counts: number[];
+    } & GroupResult)
   | { type: 'closed' };
 export interface WriterData {
   path: string;

@@ -27,6 +27,7 @@ import {
   type AccountInsertParams,
   type Durability,
   type InsertedMessage,
+  type MessageInsertParams,
   openConnection,
   WRITE_SQL,
   type WriteOp,
@@ -375,7 +376,15 @@ export class SqliteStore implements Store {
     m: NewMessage,
     offlineFor: readonly string[],
   ): Promise<{ message: MessageRecord; inserted: boolean }> {
-    const params = { ...m, fields: JSON.stringify(m.fields) };
+    const params: MessageInsertParams = [
+      m.appKey,
+      m.scene,
+      m.from,
+      m.to,
+      m.idClient,
+      m.time,
+      JSON.stringify(m.fields),
+    ];
     const r = await this.#write<InsertedMessage>({ kind: 'insertMessage', params, offlineFor });
     return r.inserted
       ? { message: { ...m, id: r.id }, inserted: true }

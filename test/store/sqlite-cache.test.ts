@@ -105,6 +105,29 @@ describe('SqliteStore account cache', () => {
     assert.equal((await server.getAccount(APP, 't5_7'))?.name, 'T');
   });
 
+  it('fails only the op whose statement fails, wherever it sits in the groups in flight', async () => {
+    // A relation of an account that does not exist breaks the foreign key: that op fails alone, in
+    // a group joined from several turns' messages; the ops around it still commit and answer.
+    const relation = { type: 1, targetAccid: 'a', createdAt: 1 } as const;
+    const pending: Promise<PromiseSettledResult<unknown>>[] = [];
+    // Settled at once: a rejection may come while later turns are still being queued.
+    const settle = (p: Promise<unknown>) => pending.push(Promise.allSettled([p]).then(([r]) => r!));
+    for (let turn = 0; turn < 4; turn++) {
+      settle(server.insertAccount(account(`f${turn}_a`, 'F')));
+      settle(server.setRelation(APP, `ghost${turn}`, relation, true));
+      settle(server.insertAccount(account(`f${turn}_b`, 'F')));
+      await new Promise((r) => setImmediate(r));
+    }
+    const settled = await Promise.all(pending);
+    settled.forEach((r, k) => {
+      if (k % 3 === 1) assert.equal(r.status, 'rejected', `op ${k} (the ghost relation) fails`);
+      else assert.deepEqual(r, { status: 'fulfilled', value: true }, `op ${k} commits`);
+    });
+    assert.match(String((settled[1] as PromiseRejectedResult).reason), /FOREIGN KEY/);
+    const stored = await tool.getAccounts(APP, ['f0_a', 'f0_b', 'f3_a', 'f3_b']);
+    assert.equal(stored.length, 4);
+  });
+
   it('works with the cache off, and bounds it', async () => {
     const off = await open(path, 0);
     try {
