@@ -12,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import {
+  CommitRecord,
   type Durability,
   errorFromWrite,
   type FromWriter,
@@ -115,6 +116,15 @@ export abstract class WritePath {
   /** True while a dispatched group has not been answered (its COMMIT may already be visible). */
   abstract busy(): boolean;
 
+  /**
+   * While busy: how the write generation `now` (just read) was reached. 'ours': by this writer's
+   * own commits only, since the last call; 'foreign': another process committed since the last call
+   * (the caller drops what it cached); 'unknown': cannot tell yet.
+   */
+  generationSince(_now: number): 'ours' | 'foreign' | 'unknown' {
+    return 'unknown';
+  }
+
   /** Why writes cannot be accepted (the writer thread died), or undefined. */
   broken(): Error | undefined {
     return undefined;
@@ -173,6 +183,8 @@ export class ThreadWriter extends WritePath {
   #seq = 0;
   #failure: Error | undefined;
   #exited: Promise<void> | undefined;
+  readonly #commits = CommitRecord.create();
+  #foreignSeen = 0;
 
   constructor(path: string, durability: Durability) {
     super();
@@ -193,9 +205,23 @@ export class ThreadWriter extends WritePath {
     return this.#inflight.size > 0;
   }
 
+  override generationSince(now: number): 'ours' | 'foreign' | 'unknown' {
+    const { last, foreign } = this.#commits.read();
+    if (foreign !== this.#foreignSeen) {
+      this.#foreignSeen = foreign;
+      return 'foreign';
+    }
+    return last === now ? 'ours' : 'unknown';
+  }
+
   /** Started on the first write, so read-only tools never spawn a thread. */
   #start(): Worker {
-    const worker = spawnWriter({ path: this.#path, durability: this.#durability, key: this.#key });
+    const worker = spawnWriter({
+      path: this.#path,
+      durability: this.#durability,
+      key: this.#key,
+      commits: this.#commits.buffer,
+    });
     worker.on('message', (m: FromWriter) => {
       if (m.type !== 'results') return;
       const batches = m.ids.map((id, i): Settled => {

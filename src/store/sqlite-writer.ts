@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
+  CommitRecord,
   type FromWriter,
   openConnection,
   SqliteWriteExecutor,
@@ -20,6 +21,7 @@ const port = parentPort;
 const data = workerData as WriterData;
 const db = openConnection(data.path, data.durability, Database);
 const executor = new SqliteWriteExecutor(db, data.key);
+const commits = new CommitRecord(data.commits);
 
 let queued: { id: number; ops: WriteOp[] }[] = [];
 let scheduled = false;
@@ -30,11 +32,14 @@ function flush(): void {
   queued = [];
   if (batches.length === 0) return;
   const all = batches.length === 1 ? batches[0]!.ops : batches.flatMap((b) => b.ops);
+  const result = executor.runGroup(all);
+  // Published before the results leave: the store may read the cache meanwhile (CommitRecord).
+  commits.committed(result.before, result.after);
   const message: FromWriter = {
     type: 'results',
     ids: batches.map((b) => b.id),
     counts: batches.map((b) => b.ops.length),
-    ...executor.runGroup(all),
+    ...result,
   };
   port.postMessage(message);
 }

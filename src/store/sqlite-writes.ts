@@ -249,4 +249,46 @@ export interface WriterData {
   path: string;
   durability: Durability;
   key?: Uint8Array | undefined;
+  /** The writer's commit record, shared with the store (see CommitRecord). */
+  commits: SharedArrayBuffer;
+}
+
+/**
+ * What the writer thread publishes right after each COMMIT, before its results travel back: the
+ * write generation its last group left, and how many times it found the generation moved by
+ * someone else between two of its groups (or could not tell). The store reads it to tell, while
+ * groups are still in flight, whether the generation it sees was reached by this writer alone.
+ * Slot 0: foreign count; slot 1: last generation written (-1: none known). The count is stored
+ * first and the generation read first, so a reader that sees a generation sees at least the count
+ * stored with it.
+ */
+export class CommitRecord {
+  readonly #slots: BigInt64Array;
+  #last: number | undefined;
+
+  /** Wraps a record made by `CommitRecord.create()` (the writer thread's side). */
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.#slots = new BigInt64Array(buffer);
+  }
+
+  /** A fresh record: nothing written yet. */
+  static create(): CommitRecord {
+    const record = new CommitRecord(new SharedArrayBuffer(16));
+    Atomics.store(record.#slots, 1, -1n);
+    return record;
+  }
+
+  /** Writer side: one committed (or failed: undefined) group. */
+  committed(before: number | undefined, after: number | undefined): void {
+    // The first group cannot know what came before it: counted as foreign, like a gap.
+    if (before === undefined || after === undefined || before !== this.#last) Atomics.add(this.#slots, 0, 1n);
+    this.#last = after;
+    Atomics.store(this.#slots, 1, after === undefined ? -1n : BigInt(after));
+  }
+
+  /** Reader side: the generation the writer last left, then the foreign count (in that order). */
+  read(): { last: number; foreign: number } {
+    const last = Number(Atomics.load(this.#slots, 1));
+    return { last, foreign: Number(Atomics.load(this.#slots, 0)) };
+  }
 }

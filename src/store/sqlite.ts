@@ -130,7 +130,11 @@ export class SqliteStore implements Store {
    * Whether reads may use the account cache now. Every group commit moves the write generation on;
    * our own commits are reported with the generation they started from (onCommit above), so a
    * generation we cannot explain was written by another process: then the cache starts over. While
-   * a group of ours is out, its COMMIT may be visible before its report: read the database then.
+   * groups of ours are out, their COMMITs may be visible before their reports: the writer thread
+   * publishes each commit's generation as it commits (CommitRecord), so a generation reached by our
+   * commits alone keeps the cache usable. It may then still hold a row such a group changed: the
+   * write has not been answered yet, so a read may see either side of it; its caller is answered
+   * only after onCommit dropped the row. Otherwise, read the database.
    *
    * Checked once per event-loop turn (a statement costs a file lock and unlock: system calls): the
    * reads of one turn see the database as of that turn's first read. Our own writes stay exact
@@ -158,7 +162,13 @@ export class SqliteStore implements Store {
       return false; // not migrated yet
     }
     if (now === this.#known) return true;
-    if (this.#writes.busy()) return false;
+    if (this.#writes.busy()) {
+      // Groups of ours are out: the generation may have moved by their commits alone (the writer
+      // says so as it commits, before reporting), or another process's commit may be in there.
+      const how = now === undefined ? 'unknown' : this.#writes.generationSince(now);
+      if (how === 'ours') return true;
+      if (how === 'unknown') return false;
+    }
     this.#cache.clear();
     this.#known = now;
     return true;

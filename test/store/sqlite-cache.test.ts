@@ -88,6 +88,30 @@ describe('SqliteStore account cache', () => {
     }
   });
 
+  it("sees another process's commit that lands while groups of ours are in flight", async () => {
+    await server.insertAccount(account('e', 'E0'));
+    assert.equal((await server.getAccount(APP, 'e'))?.name, 'E0'); // cached
+    for (let i = 1; i <= 10; i++) {
+      // Our writes keep the writer busy across turns...
+      const ours = Array.from({ length: 5 }, (_, k) => server.insertAccount(account(`e${i}_${k}`, 'X')));
+      await new Promise((r) => setImmediate(r));
+      // ...while another process changes a row we have cached.
+      assert.equal(await tool.updateAccount(APP, 'e', { name: `E${i}` }), true);
+      let done = false;
+      const more = server.insertAccount(account(`e${i}_more`, 'X')).then(() => {
+        done = true;
+      });
+      // Read on every turn until our last group is answered: some of these reads fall after its
+      // COMMIT and before its report, where only the writer's commit record tells ours from theirs.
+      for (let turn = 0; !done && turn < 10_000; turn++) {
+        await new Promise((r) => setImmediate(r));
+        assert.equal((await server.getAccount(APP, 'e'))?.name, `E${i}`, `round ${i}, writes in flight`);
+      }
+      await Promise.all([...ours, more]);
+      assert.equal((await server.getAccount(APP, 'e'))?.name, `E${i}`, `round ${i}, after`);
+    }
+  });
+
   it('answers each caller its own result when turns post groups while earlier ones commit', async () => {
     // Ten turns of writes, none awaited before the next turn: the writer thread receives groups
     // while it is committing earlier ones and may join them; every caller still gets its own value.
