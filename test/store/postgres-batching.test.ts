@@ -1,0 +1,124 @@
+/**
+ * PostgresStore's group commit with several insert statements in flight (maxInsertBatches): every
+ * caller gets its own answer, a failing statement fails only its own callers, close() waits for
+ * creates queued behind the limit. PostgreSQL only (the contract suite covers both engines).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { PostgresStore } from '../../src/store/postgres.js';
+import { newAccount } from '../helpers/accounts.js';
+import { createTestDatabase, pgSkip, type TestDatabase } from '../helpers/pg.js';
+
+const KEY = randomBytes(32);
+
+describe('PostgresStore insert batches', { skip: await pgSkip() }, () => {
+  let db: TestDatabase;
+  let store: PostgresStore;
+  let n = 0;
+  const open = async (maxInsertBatches: number) => {
+    const s = new PostgresStore({ url: db.url, maxConnections: 4, maxInsertBatches });
+    s.useSealingKey(KEY);
+    await s.migrate();
+    return s;
+  };
+  const newApp = async (s = store) => {
+    const key = `app${++n}${randomBytes(3).toString('hex')}`;
+    assert.equal(
+      await s.insertApp({ appKey: key, name: key, secretSealed: Buffer.from([1]), createdAt: 1 }),
+      true,
+    );
+    return key;
+  };
+
+  before(async () => {
+    db = await createTestDatabase();
+    store = await open(2);
+  });
+  after(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('creates spread over many turns, with duplicates, each get their own answer', async () => {
+    const key = await newApp();
+    const calls: Promise<boolean>[] = [];
+    // 40 turns of 10 creates: more turns than statements may run at once, so later turns queue
+    // behind the limit and go together. Every accid is created twice, in different turns.
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = 0; i < 10; i++) {
+        const id = (turn * 10 + i) % 200;
+        calls.push(store.insertAccount(newAccount(key, `u${id}`, { name: `t${turn}` })));
+      }
+      await nextTurn();
+    }
+    const results = await Promise.all(calls);
+    assert.equal(await store.countAccounts(key), 200);
+    const stored = new Map(
+      (
+        await store.getAccounts(
+          key,
+          Array.from({ length: 200 }, (_, i) => `u${i}`),
+        )
+      ).map((r) => [r.accid, r]),
+    );
+    // The two creates of one accid are concurrent: either may win, but exactly one does, and the
+    // stored row is the winner's.
+    for (let id = 0; id < 200; id++) {
+      const first = results[id]!;
+      const second = results[id + 200]!;
+      assert.ok(first !== second, `exactly one create of u${id} succeeds`);
+      const winnerTurn = Math.floor((first ? id : id + 200) / 10);
+      assert.equal(stored.get(`u${id}`)?.name, `t${winnerTurn}`);
+    }
+  });
+
+  it('a failing create fails only its caller, in its own turn and in a queued one', async () => {
+    const key = await newApp();
+    const calls: { bad: boolean; p: Promise<boolean> }[] = [];
+    for (let turn = 0; turn < 6; turn++) {
+      for (let i = 0; i < 5; i++) {
+        // No such app: the foreign key refuses the row, so the whole statement fails at first.
+        const bad = i === 2;
+        const p = store.insertAccount(newAccount(bad ? 'no-such-app' : key, `f${turn}-${i}`));
+        calls.push({ bad, p });
+      }
+      await nextTurn();
+    }
+    const settled = await Promise.allSettled(calls.map((c) => c.p));
+    settled.forEach((s, i) => {
+      if (calls[i]!.bad) assert.equal(s.status, 'rejected', `call ${i} fails`);
+      else assert.deepEqual(s, { status: 'fulfilled', value: true }, `call ${i} succeeds`);
+    });
+    assert.equal(await store.countAccounts(key), 24);
+  });
+
+  it('with one statement at a time, the creates that wait still all commit', async () => {
+    const one = await open(1);
+    const key = await newApp(one);
+    const calls: Promise<boolean>[] = [];
+    for (let turn = 0; turn < 20; turn++) {
+      for (let i = 0; i < 7; i++) calls.push(one.insertAccount(newAccount(key, `s${turn}-${i}`)));
+      await nextTurn();
+    }
+    assert.ok((await Promise.all(calls)).every(Boolean));
+    assert.equal(await one.countAccounts(key), 140);
+    await one.close();
+  });
+
+  it('close() waits for the creates queued behind the limit, and they are durable', async () => {
+    const s = await open(1);
+    const key = await newApp(s);
+    const calls: Promise<boolean>[] = [];
+    for (let turn = 0; turn < 5; turn++) {
+      for (let i = 0; i < 20; i++) calls.push(s.insertAccount(newAccount(key, `c${turn}-${i}`)));
+      await nextTurn();
+    }
+    for (let i = 0; i < 20; i++) calls.push(s.insertAccount(newAccount(key, `last${i}`)));
+    await s.close();
+    assert.ok((await Promise.all(calls)).every(Boolean));
+    await assert.rejects(s.insertAccount(newAccount(key, 'after')), /closed/);
+    assert.equal(await store.countAccounts(key), 120);
+  });
+});
