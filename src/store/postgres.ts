@@ -7,12 +7,21 @@
  * Account inserts use group commit like the SQLite adapter: the inserts that arrive in one
  * event-loop turn become ONE multi-row statement (`INSERT … SELECT FROM unnest(…)`), run in
  * autocommit, so each promise resolves after that statement's COMMIT and an answered create is
- * durable (PostgreSQL's own synchronous_commit decides the fsync).
+ * durable (PostgreSQL's own synchronous_commit decides the fsync). At most `maxInsertBatches` such
+ * statements run at once; creates arriving meanwhile go together in the next (postgres-batches.ts).
+ *
+ * Account reads are grouped the same way (one statement per turn for every getAccount/getAccounts)
+ * and go through a cache that can never serve stale data, whichever node wrote: each row version has
+ * a number of its own (`row_version`, migration 20), the statement sends the number of the cached
+ * copy, and the database sends the whole row only when its number differs. A cached record is used
+ * only when PostgreSQL confirmed it in that very statement, so a read is exactly as fresh as an
+ * uncached one; the cache only saves transferring and parsing rows that did not change.
  */
 
 import { hash } from 'node:crypto';
 import pg from 'pg';
 import { SecretVault, tokenOwner } from '../security/vault.js';
+import { AccountCache } from './account-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import type {
   AccountPatch,
@@ -25,6 +34,7 @@ import type {
   RelationRecord,
   Store,
 } from './port.js';
+import { TurnBatcher } from './postgres-batches.js';
 import { PostgresMessages } from './postgres-messages.js';
 
 export interface PostgresOptions {
@@ -38,10 +48,19 @@ export interface PostgresOptions {
    * (one transaction and one WAL flush each) and the event loop (one round trip each) less per create.
    */
   maxInsertBatches?: number;
+  /** Read statements in flight at once (default 2); see maxInsertBatches. */
+  maxReadBatches?: number;
+  /** Account records kept for validated reads (default 50,000; 0 = none). */
+  accountCacheSize?: number;
 }
 
 /** Rows of one insert statement at most; more pending creates wait for the next statement. */
-const MAX_BATCH_ROWS = 1000;
+const MAX_INSERT_ROWS = 1000;
+/** Accids of one read statement at most (a group is cut after the read that reaches it). */
+const MAX_READ_ACCIDS = 4000;
+const DEFAULT_ACCOUNT_CACHE = 50_000;
+/** The version sent for an account this node has no copy of: no row has it (versions are ≥ 0). */
+const NO_VERSION = '-1';
 
 type Row = Record<string, unknown>;
 type AccountField = keyof Omit<AccountRecord, 'appKey' | 'accid'>;
@@ -78,8 +97,12 @@ const SQL = {
     SELECT * FROM unnest(${ALL_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
     ON CONFLICT (app_key, accid) DO NOTHING
     RETURNING app_key, accid`,
-  getAccount: 'SELECT * FROM accounts WHERE app_key = $1 AND accid = $2',
-  getAccounts: 'SELECT * FROM accounts WHERE app_key = $1 AND accid = ANY($2::text[])',
+  // One row per account found among the (app_key, accid, version of the cached copy) triples: `i`
+  // is the triple's position; `row` is the whole row as JSON, or NULL when the cached copy is current.
+  readAccounts: `SELECT (k.i - 1)::int AS i, a.row_version AS v,
+      CASE WHEN a.row_version = k.v THEN NULL ELSE row_to_json(a) END AS row
+    FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(app_key, accid, v, i)
+    JOIN accounts a ON a.app_key = k.app_key AND a.accid = k.accid`,
   accountExists: 'SELECT 1 FROM accounts WHERE app_key = $1 AND accid = $2',
   countAccounts: 'SELECT count(*)::int AS n FROM accounts WHERE app_key = $1',
   insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
@@ -112,13 +135,22 @@ interface PendingInsert {
   reject: (err: unknown) => void;
 }
 
+interface PendingRead {
+  appKey: string;
+  /** Distinct. */
+  accids: string[];
+  resolve: (found: AccountRecord[]) => void;
+  reject: (err: unknown) => void;
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
-  #pending: PendingInsert[] = [];
-  #flushScheduled = false;
-  #inFlight = new Set<Promise<void>>();
-  readonly #maxInsertBatches: number;
+  readonly #inserts: TurnBatcher<PendingInsert>;
+  readonly #reads: TurnBatcher<PendingRead>;
+  readonly #cache: AccountCache;
+  /** The row version of each cached record (records are frozen, so identity is the key). */
+  readonly #versions = new WeakMap<AccountRecord, string>();
   #closed = false;
   readonly #messages: PostgresMessages;
 
@@ -131,7 +163,14 @@ export class PostgresStore implements Store {
     // An idle client losing its server (restart, failover) must not crash the process; the pool
     // drops it and the next query opens a fresh connection.
     this.#pool.on('error', () => {});
-    this.#maxInsertBatches = options.maxInsertBatches ?? 2;
+    this.#inserts = new TurnBatcher((b) => this.#flush(b), options.maxInsertBatches ?? 2, MAX_INSERT_ROWS);
+    this.#reads = new TurnBatcher(
+      (b) => this.#read(b),
+      options.maxReadBatches ?? 2,
+      MAX_READ_ACCIDS,
+      (r) => r.accids.length,
+    );
+    this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#messages = new PostgresMessages(this.#pool);
   }
 
@@ -222,37 +261,7 @@ export class PostgresStore implements Store {
       return Promise.reject(err);
     }
     if (this.#closed) return Promise.reject(new Error('store is closed'));
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ account, resolve, reject });
-      this.#scheduleFlush();
-    });
-  }
-
-  /** Flushes at the end of this event-loop turn (the check phase), after the turn's requests. */
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#startFlush();
-    });
-  }
-
-  /** Sends the pending inserts as one statement, unless `maxInsertBatches` are already running. */
-  #startFlush(): void {
-    if (this.#pending.length === 0 || this.#inFlight.size >= this.#maxInsertBatches) return;
-    let batch = this.#pending;
-    if (batch.length > MAX_BATCH_ROWS) {
-      this.#pending = batch.slice(MAX_BATCH_ROWS);
-      batch = batch.slice(0, MAX_BATCH_ROWS);
-    } else this.#pending = [];
-    const p = this.#flush(batch).finally(() => {
-      this.#inFlight.delete(p);
-      // The creates that waited go at the end of this turn, with any that this turn brings.
-      if (this.#pending.length > 0) this.#scheduleFlush();
-    });
-    this.#inFlight.add(p);
-    if (this.#pending.length > 0) this.#scheduleFlush();
+    return new Promise((resolve, reject) => this.#inserts.add({ account, resolve, reject }));
   }
 
   /** One multi-row statement for every insert queued during the last event-loop turn. */
@@ -356,13 +365,75 @@ export class PostgresStore implements Store {
   }
 
   async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {
-    const row = (await this.#query('getAccount', [appKey, accid])).rows[0];
-    return row ? accountFromRow(row) : undefined;
+    return (await this.#readLater(appKey, [accid]))[0];
   }
 
-  async getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
-    if (accids.length === 0) return [];
-    return (await this.#query('getAccounts', [appKey, accids])).rows.map(accountFromRow);
+  getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
+    if (accids.length === 0) return Promise.resolve([]);
+    // Each account once, however often named (short lists: a scan costs less than a Set).
+    let distinct: string[];
+    if (accids.length > 32) distinct = [...new Set(accids)];
+    else {
+      distinct = [];
+      for (const a of accids) if (!distinct.includes(a)) distinct.push(a);
+    }
+    return this.#readLater(appKey, distinct);
+  }
+
+  #readLater(appKey: string, accids: string[]): Promise<AccountRecord[]> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => this.#reads.add({ appKey, accids, resolve, reject }));
+  }
+
+  /** One statement for every read queued during the last turn; see "Account reads" above. */
+  async #read(group: PendingRead[]): Promise<void> {
+    const appKeys: string[] = [];
+    const accids: string[] = [];
+    const versions: string[] = [];
+    const cached: (AccountRecord | undefined)[] = [];
+    /** Position of each read's first triple, and one past the last (group.length + 1 entries). */
+    const starts: number[] = [];
+    for (const r of group) {
+      starts.push(accids.length);
+      for (const accid of r.accids) {
+        const c = this.#cache.get(r.appKey, accid);
+        appKeys.push(r.appKey);
+        accids.push(accid);
+        versions.push(c === undefined ? NO_VERSION : this.#versions.get(c)!);
+        cached.push(c);
+      }
+    }
+    starts.push(accids.length);
+    let rows: Row[];
+    try {
+      rows = (await this.#query('readAccounts', [appKeys, accids, versions])).rows;
+    } catch (err) {
+      // One bad read (an accid PostgreSQL refuses as text, say) must not fail its neighbours.
+      if (group.length === 1) group[0]!.reject(err);
+      else await Promise.all(group.map((r) => this.#read([r])));
+      return;
+    }
+    const found: AccountRecord[][] = group.map(() => []);
+    let g = 0;
+    // Rows come in no particular order: find each one's read by its position.
+    for (const row of rows) {
+      const i = row.i as number;
+      if (i < starts[g]! || i >= starts[g + 1]!) {
+        g = 0;
+        while (i >= starts[g + 1]!) g++;
+      }
+      const json = row.row as Row | null;
+      let record: AccountRecord;
+      if (json === null) record = cached[i]!;
+      else {
+        record = this.#cache.set(accountFromRow(json));
+        this.#versions.set(record, row.v as string);
+      }
+      found[g]!.push(record);
+    }
+    group.forEach((r, k) => {
+      r.resolve(found[k]!);
+    });
   }
 
   async updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean> {
@@ -429,10 +500,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#pending.length > 0 || this.#inFlight.size > 0) {
-      this.#startFlush();
-      await Promise.race(this.#inFlight);
-    }
+    await Promise.all([this.#inserts.drain(), this.#reads.drain()]);
     await this.#pool.end();
   }
 }
@@ -447,11 +515,13 @@ const str = (v: unknown): string | undefined => (v === null || v === undefined ?
 /** BIGINT columns arrive as strings (pg does not guess at 64-bit precision); ours are ms timestamps. */
 const num = (v: unknown): number => (typeof v === 'string' ? Number(v) : (v as number));
 
+/** A row as pg parses it, or as `row_to_json` renders it (bytea as `\\x…` hex, BIGINT as a number). */
 function accountFromRow(r: Row): AccountRecord {
+  const token = r.token_sealed;
   return {
     appKey: r.app_key as string,
     accid: r.accid as string,
-    tokenSealed: r.token_sealed as Buffer,
+    tokenSealed: typeof token === 'string' ? Buffer.from(token.slice(2), 'hex') : (token as Buffer),
     name: str(r.name),
     icon: str(r.icon),
     sign: str(r.sign),

@@ -1,12 +1,14 @@
 /**
  * PostgresStore's group commit with several insert statements in flight (maxInsertBatches): every
  * caller gets its own answer, a failing statement fails only its own callers, close() waits for
- * creates queued behind the limit. PostgreSQL only (the contract suite covers both engines).
+ * creates queued behind the limit. And its grouped, cached reads: never stale after another node's
+ * (or an operator's) write. PostgreSQL only (the contract suite covers both engines).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { newAccount } from '../helpers/accounts.js';
 import { createTestDatabase, pgSkip, type TestDatabase } from '../helpers/pg.js';
@@ -120,5 +122,87 @@ describe('PostgresStore insert batches', { skip: await pgSkip() }, () => {
     assert.ok((await Promise.all(calls)).every(Boolean));
     await assert.rejects(s.insertAccount(newAccount(key, 'after')), /closed/);
     assert.equal(await store.countAccounts(key), 120);
+  });
+
+  it('reads of one turn go together, and each caller gets its own accounts', async () => {
+    const k1 = await newApp();
+    const k2 = await newApp();
+    for (const k of [k1, k2])
+      await Promise.all(
+        ['a', 'b', 'c'].map((id) => store.insertAccount(newAccount(k, id, { name: `${k}-${id}` }))),
+      );
+    for (let round = 0; round < 2; round++) {
+      // Round 0 reads rows this handle never saw; round 1 the same, now cached.
+      const [r1, r2, r3, r4, r5] = await Promise.all([
+        store.getAccounts(k1, ['a', 'zz', 'c', 'a']),
+        store.getAccounts(k2, ['b']),
+        store.getAccount(k1, 'b'),
+        store.getAccount(k2, 'nope'),
+        store.getAccounts(k2, ['c', 'b', 'a']),
+      ]);
+      const names = (rs: { name?: string | undefined }[]) => rs.map((r) => r.name).sort();
+      assert.deepEqual(names(r1), [`${k1}-a`, `${k1}-c`]);
+      assert.deepEqual(names(r2), [`${k2}-b`]);
+      assert.equal(r3?.name, `${k1}-b`);
+      assert.equal(r4, undefined);
+      assert.deepEqual(names(r5), [`${k2}-a`, `${k2}-b`, `${k2}-c`]);
+    }
+  });
+
+  it('a read PostgreSQL refuses fails only its caller', async () => {
+    const key = await newApp();
+    await store.insertAccount(newAccount(key, 'ok'));
+    const [a, b, c] = await Promise.allSettled([
+      store.getAccounts(key, ['ok']),
+      store.getAccounts(key, ['ok', 'nul\u0000byte']), // not valid text for PostgreSQL
+      store.getAccount(key, 'ok'),
+    ]);
+    assert.equal(a.status === 'fulfilled' && a.value.length, 1);
+    assert.equal(b.status, 'rejected');
+    assert.equal(c.status === 'fulfilled' && c.value?.accid, 'ok');
+  });
+
+  it("a cached account is never served stale: another node's update, an operator's UPDATE, a re-created row", async () => {
+    const key = await newApp();
+    const other = await open(2); // a second node on the same database
+    try {
+      await store.insertAccount(newAccount(key, 'x', { name: 'v1' }));
+      assert.equal((await store.getAccount(key, 'x'))?.name, 'v1');
+      assert.equal((await store.getAccounts(key, ['x']))[0]?.name, 'v1'); // now cached here
+
+      assert.equal(await other.updateAccount(key, 'x', { name: 'v2' }), true);
+      assert.equal((await store.getAccount(key, 'x'))?.name, 'v2');
+      assert.equal((await store.getAccounts(key, ['x']))[0]?.name, 'v2');
+
+      // Outside nimbase altogether: the trigger gives the row a new version all the same.
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        await client.query(
+          "UPDATE accounts SET name = 'v3', mute = true WHERE app_key = $1 AND accid = 'x'",
+          [key],
+        );
+        const got = await store.getAccounts(key, ['x']);
+        assert.equal(got[0]?.name, 'v3');
+        assert.equal(got[0]?.mute, true);
+        // Deleted and created again (with the same values as a copy this node held): a new version.
+        const before = await store.getAccount(key, 'x');
+        await client.query("DELETE FROM accounts WHERE app_key = $1 AND accid = 'x'", [key]);
+        assert.equal(await store.getAccount(key, 'x'), undefined);
+        assert.equal(await other.insertAccount(newAccount(key, 'x', { name: 'v4' })), true);
+        const again = await store.getAccount(key, 'x');
+        assert.equal(again?.name, 'v4');
+        assert.notEqual(again, before);
+      } finally {
+        await client.end();
+      }
+      // The cached copy is returned (the same frozen record) only while the row is unchanged.
+      const r1 = await store.getAccount(key, 'x');
+      const r2 = await store.getAccount(key, 'x');
+      assert.equal(r1, r2);
+      assert.ok(Object.isFrozen(r1));
+    } finally {
+      await other.close();
+    }
   });
 });
