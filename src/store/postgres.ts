@@ -19,8 +19,8 @@
  */
 
 import { hash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { SecretVault, tokenOwner } from '../security/vault.js';
 import { AccountCache } from './account-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import type {
@@ -35,7 +35,19 @@ import type {
   Store,
 } from './port.js';
 import { TurnBatcher } from './postgres-batches.js';
+import {
+  ACCOUNT_COLUMNS,
+  type AccountField,
+  AccountInserter,
+  errorFromInsert,
+  type InsertResult,
+  type InsertRow,
+  insertMany,
+  insertRow,
+  toSql,
+} from './postgres-inserts.js';
 import { PostgresMessages } from './postgres-messages.js';
+import type { FromPgWriter, PgWriterData, ToPgWriter } from './postgres-writer.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:port/db`. */
@@ -52,6 +64,11 @@ export interface PostgresOptions {
   maxReadBatches?: number;
   /** Account records kept for validated reads (default 50,000; 0 = none). */
   accountCacheSize?: number;
+  /**
+   * Seal and insert new accounts on a thread of their own (default true), with a pool of
+   * `maxInsertBatches` connections besides `maxConnections`; false: on the event loop.
+   */
+  insertThread?: boolean;
 }
 
 /** Rows of one insert statement at most; more pending creates wait for the next statement. */
@@ -63,40 +80,7 @@ const DEFAULT_ACCOUNT_CACHE = 50_000;
 const NO_VERSION = '-1';
 
 type Row = Record<string, unknown>;
-type AccountField = keyof Omit<AccountRecord, 'appKey' | 'accid'>;
-
-/** Field → column and its PostgreSQL array type (the unnest batch insert casts each parameter). */
-const ACCOUNT_COLUMNS: Record<AccountField, readonly [column: string, type: string]> = {
-  tokenSealed: ['token_sealed', 'bytea'],
-  name: ['name', 'text'],
-  icon: ['icon', 'text'],
-  sign: ['sign', 'text'],
-  email: ['email', 'text'],
-  birth: ['birth', 'text'],
-  mobile: ['mobile', 'text'],
-  ex: ['ex', 'text'],
-  props: ['props', 'text'],
-  gender: ['gender', 'smallint'],
-  blocked: ['blocked', 'boolean'],
-  mute: ['mute', 'boolean'],
-  muteP2P: ['mute_p2p', 'boolean'],
-  muteTeam: ['mute_team', 'boolean'],
-  muteRoom: ['mute_room', 'boolean'],
-  muteQChat: ['mute_qchat', 'boolean'],
-  muteAv: ['mute_av', 'boolean'],
-  donnop: ['donnop', 'boolean'],
-  createdAt: ['created_at', 'bigint'],
-  updatedAt: ['updated_at', 'bigint'],
-};
-const ACCOUNT_FIELDS = Object.keys(ACCOUNT_COLUMNS) as AccountField[];
-const ALL_COLUMNS = ['app_key', 'accid', ...ACCOUNT_FIELDS.map((f) => ACCOUNT_COLUMNS[f][0])];
-const ALL_TYPES = ['text', 'text', ...ACCOUNT_FIELDS.map((f) => ACCOUNT_COLUMNS[f][1])];
-
 const SQL = {
-  insertAccounts: `INSERT INTO accounts (${ALL_COLUMNS.join(', ')})
-    SELECT * FROM unnest(${ALL_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
-    ON CONFLICT (app_key, accid) DO NOTHING
-    RETURNING app_key, accid`,
   // One row per account found among the (app_key, accid, version of the cached copy) triples: `i`
   // is the triple's position; `row` is the whole row as JSON, or NULL when the cached copy is current.
   readAccounts: `SELECT (k.i - 1)::int AS i, a.row_version AS v,
@@ -130,7 +114,7 @@ const SQL = {
 const MIGRATION_LOCK = 7_314_159_265;
 
 interface PendingInsert {
-  account: AccountRecord;
+  row: InsertRow;
   resolve: (inserted: boolean) => void;
   reject: (err: unknown) => void;
 }
@@ -153,6 +137,19 @@ export class PostgresStore implements Store {
   readonly #versions = new WeakMap<AccountRecord, string>();
   #closed = false;
   readonly #messages: PostgresMessages;
+  readonly #url: string;
+  readonly #insertThread: boolean;
+  readonly #insertConnections: number;
+  #key: Uint8Array | undefined;
+  /** Sealing and inserting in process: insertAccountBatch, and inserts with insertThread off. */
+  #inserter: AccountInserter | undefined;
+  #writer: Worker | undefined;
+  #writerExited: Promise<void> | undefined;
+  readonly #writerCalls = new Map<
+    number,
+    { resolve: (r: InsertResult[]) => void; reject: (e: Error) => void }
+  >();
+  #writerSeq = 0;
 
   constructor(options: PostgresOptions) {
     this.#pool = new pg.Pool({
@@ -163,7 +160,10 @@ export class PostgresStore implements Store {
     // An idle client losing its server (restart, failover) must not crash the process; the pool
     // drops it and the next query opens a fresh connection.
     this.#pool.on('error', () => {});
-    this.#inserts = new TurnBatcher((b) => this.#flush(b), options.maxInsertBatches ?? 2, MAX_INSERT_ROWS);
+    this.#url = options.url;
+    this.#insertThread = options.insertThread ?? true;
+    this.#insertConnections = options.maxInsertBatches ?? 2;
+    this.#inserts = new TurnBatcher((b) => this.#flush(b), this.#insertConnections, MAX_INSERT_ROWS);
     this.#reads = new TurnBatcher(
       (b) => this.#read(b),
       options.maxReadBatches ?? 2,
@@ -240,78 +240,84 @@ export class PostgresStore implements Store {
     }
   }
 
-  #vault: SecretVault | undefined;
-
   useSealingKey(key: Uint8Array): void {
-    this.#vault = new SecretVault(key);
-  }
-
-  /** The row to store: the token sealed (on this thread; the statement is the costly part here). */
-  #sealed(a: NewAccountRecord): AccountRecord {
-    if (!this.#vault) throw new Error('the store has no sealing key (useSealingKey was not called)');
-    const { token, ...rest } = a;
-    return { ...rest, tokenSealed: this.#vault.seal(token, tokenOwner(a.appKey, a.accid)) };
+    this.#key = Uint8Array.from(key);
+    this.#inserter = new AccountInserter(this.#pool, this.#key);
+    this.#writer?.postMessage({ type: 'key', key: this.#key } satisfies ToPgWriter);
   }
 
   insertAccount(input: NewAccountRecord): Promise<boolean> {
-    let account: AccountRecord;
-    try {
-      account = this.#sealed(input);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!this.#key) return Promise.reject(noKey());
     if (this.#closed) return Promise.reject(new Error('store is closed'));
-    return new Promise((resolve, reject) => this.#inserts.add({ account, resolve, reject }));
+    const row = insertRow(input);
+    return new Promise((resolve, reject) => this.#inserts.add({ row, resolve, reject }));
   }
 
-  /** One multi-row statement for every insert queued during the last event-loop turn. */
-  async #flush(batch: PendingInsert[]): Promise<void> {
-    let results: boolean[];
+  /** One statement for the creates of the last turn(s), on the insert thread unless it is off. */
+  async #flush(group: PendingInsert[]): Promise<void> {
+    let results: InsertResult[];
     try {
-      results = await this.#insertMany(batch.map((p) => p.account));
+      const rows = group.map((p) => p.row);
+      results = this.#insertThread ? await this.#onWriter(rows) : await this.#inserter!.insertGroup(rows);
     } catch (err) {
-      // One bad row must not fail its neighbours (possibly other apps' creates): retry one by one,
-      // so only the row that fails on its own is rejected.
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
-        return;
-      }
-      await Promise.all(batch.map((p) => this.#flush([p])));
+      for (const p of group) p.reject(err);
       return;
     }
-    batch.forEach((p, i) => {
-      p.resolve(results[i]!);
+    group.forEach((p, i) => {
+      const r = results[i]!;
+      if (typeof r === 'boolean') p.resolve(r);
+      else p.reject(errorFromInsert(r));
     });
   }
 
-  /**
-   * Inserts `accounts` with ONE statement (so one transaction, committed when it resolves); per item
-   * true when inserted. A key twice in the list: only its first occurrence goes to the database.
-   */
-  async #insertMany(accounts: readonly AccountRecord[]): Promise<boolean[]> {
-    const keyOf = (a: AccountRecord) => `${a.appKey}\u0000${a.accid}`;
-    const first = new Map<string, number>();
-    accounts.forEach((a, i) => {
-      if (!first.has(keyOf(a))) first.set(keyOf(a), i);
+  #onWriter(rows: InsertRow[]): Promise<InsertResult[]> {
+    this.#writer ??= this.#startWriter();
+    const id = ++this.#writerSeq;
+    const writer = this.#writer;
+    return new Promise((resolve, reject) => {
+      this.#writerCalls.set(id, { resolve, reject });
+      if (this.#writerCalls.size === 1) writer.ref();
+      writer.postMessage({ type: 'insert', id, rows } satisfies ToPgWriter);
     });
-    const columns: unknown[][] = ALL_COLUMNS.map(() => []);
-    for (const i of first.values()) {
-      const account = accounts[i]!;
-      columns[0]!.push(account.appKey);
-      columns[1]!.push(account.accid);
-      ACCOUNT_FIELDS.forEach((f, c) => {
-        columns[c + 2]!.push(toSql(account[f]));
-      });
-    }
-    const res = await this.#query('insertAccounts', columns);
-    const inserted = new Set(res.rows.map((r) => `${r.app_key}\u0000${r.accid}`));
-    return accounts.map((a, i) => first.get(keyOf(a)) === i && inserted.has(keyOf(a)));
+  }
+
+  /** Started on the first create, so tools that only read never spawn a thread. */
+  #startWriter(): Worker {
+    const worker = spawnWriter({ url: this.#url, maxConnections: this.#insertConnections, key: this.#key! });
+    const settle = (id: number) => {
+      const call = this.#writerCalls.get(id);
+      this.#writerCalls.delete(id);
+      // Idle, the thread must not keep the process alive.
+      if (this.#writerCalls.size === 0) worker.unref();
+      return call;
+    };
+    worker.on('message', (m: FromPgWriter) => {
+      if (m.type === 'results') settle(m.id)?.resolve(m.results);
+      else if (m.type === 'failed') settle(m.id)?.reject(new Error(m.message));
+    });
+    const fail = (err: Error) => {
+      if (this.#writer === worker) this.#writer = undefined; // the next create starts a new thread
+      const calls = [...this.#writerCalls.values()];
+      this.#writerCalls.clear();
+      for (const c of calls) c.reject(err);
+    };
+    worker.on('error', (err) =>
+      fail(new Error(`the PostgreSQL insert thread failed: ${err.message}`, { cause: err })),
+    );
+    this.#writerExited = new Promise((resolve) =>
+      worker.once('exit', (code) => {
+        fail(new Error(`the PostgreSQL insert thread exited (code ${code})`));
+        resolve();
+      }),
+    );
+    return worker;
   }
 
   async insertAccountBatch(accounts: readonly NewAccountRecord[]): Promise<boolean[]> {
     if (this.#closed) throw new Error('store is closed');
+    if (!this.#inserter) throw noKey();
     if (accounts.length === 0) return [];
-    return this.#insertMany(accounts.map((a) => this.#sealed(a)));
+    return insertMany(this.#pool, this.#inserter.sealAll(accounts));
   }
 
   async listAccountsPage(
@@ -501,14 +507,28 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([this.#inserts.drain(), this.#reads.drain()]);
+    const writer = this.#writer;
+    if (writer) {
+      writer.ref();
+      writer.postMessage({ type: 'close' } satisfies ToPgWriter);
+      await this.#writerExited;
+    }
     await this.#pool.end();
   }
 }
 
-function toSql(value: unknown): unknown {
-  if (value instanceof Uint8Array && !Buffer.isBuffer(value))
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return value ?? null;
+const noKey = () => new Error('the store has no sealing key (useSealingKey was not called)');
+
+/**
+ * The insert thread's own file: dist/store/postgres-writer.js. Run from the .ts sources (tests,
+ * `tsx`), a worker does not inherit tsx's loader (Node 20), so it registers it first.
+ */
+function spawnWriter(workerData: PgWriterData): Worker {
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./postgres-writer.js', import.meta.url), { workerData });
+  const source = JSON.stringify(new URL('./postgres-writer.ts', import.meta.url).href);
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${source}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
