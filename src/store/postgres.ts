@@ -83,9 +83,12 @@ type Row = Record<string, unknown>;
 const SQL = {
   // One row per account found among the (app_key, accid, version of the cached copy) triples: `i`
   // is the triple's position; `row` is the whole row as JSON, or NULL when the cached copy is current.
+  // The three lists travel as JSON text (JSON.stringify is native; pg would quote each array element
+  // in JavaScript).
   readAccounts: `SELECT (k.i - 1)::int AS i, a.row_version AS v,
-      CASE WHEN a.row_version = k.v THEN NULL ELSE row_to_json(a) END AS row
-    FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(app_key, accid, v, i)
+      CASE WHEN a.row_version = k.v::bigint THEN NULL ELSE row_to_json(a) END AS row
+    FROM ROWS FROM (json_array_elements_text($1::json), json_array_elements_text($2::json),
+      json_array_elements_text($3::json)) WITH ORDINALITY AS k(app_key, accid, v, i)
     JOIN accounts a ON a.app_key = k.app_key AND a.accid = k.accid`,
   accountExists: 'SELECT 1 FROM accounts WHERE app_key = $1 AND accid = $2',
   countAccounts: 'SELECT count(*)::int AS n FROM accounts WHERE app_key = $1',
@@ -412,7 +415,8 @@ export class PostgresStore implements Store {
     starts.push(accids.length);
     let rows: Row[];
     try {
-      rows = (await this.#query('readAccounts', [appKeys, accids, versions])).rows;
+      const lists = [JSON.stringify(appKeys), JSON.stringify(accids), JSON.stringify(versions)];
+      rows = (await this.#query('readAccounts', lists)).rows;
     } catch (err) {
       // One bad read (an accid PostgreSQL refuses as text, say) must not fail its neighbours.
       if (group.length === 1) group[0]!.reject(err);
