@@ -140,6 +140,16 @@ export async function insertMany(pool: pg.Pool, rows: readonly unknown[][]): Pro
   });
 }
 
+/**
+ * `s` as it reaches PostgreSQL through a text parameter (pg sends the UTF-8 of the JavaScript
+ * string, where a lone surrogate becomes U+FFFD). Strings put in JSON text need this first: JSON
+ * keeps a lone surrogate as a `\ud800` escape, which PostgreSQL refuses.
+ */
+export function wellFormed(s: string): string {
+  const w = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
+
 export function toSql(value: unknown): unknown {
   if (value instanceof Uint8Array && !Buffer.isBuffer(value))
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength);

@@ -45,6 +45,7 @@ import {
   insertMany,
   insertRow,
   toSql,
+  wellFormed,
 } from './postgres-inserts.js';
 import { PostgresMessages } from './postgres-messages.js';
 import type { FromPgWriter, PgWriterData, ToPgWriter } from './postgres-writer.js';
@@ -407,7 +408,7 @@ export class PostgresStore implements Store {
       for (const accid of r.accids) {
         const c = this.#cache.get(r.appKey, accid);
         appKeys.push(r.appKey);
-        accids.push(accid);
+        accids.push(wellFormed(accid));
         versions.push(c === undefined ? NO_VERSION : this.#versions.get(c)!);
         cached.push(c);
       }

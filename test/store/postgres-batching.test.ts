@@ -179,6 +179,14 @@ for (const insertThread of [true, false])
       assert.equal(c.status === 'fulfilled' && c.value?.accid, 'ok');
     });
 
+    it('a lone surrogate reads and writes as U+FFFD, as pg sends any string', async () => {
+      const key = await newApp();
+      assert.equal(await store.insertAccount(newAccount(key, 'lone', { name: 'a\ud800b' })), true);
+      assert.equal((await store.getAccount(key, 'lone'))?.name, 'a\ufffdb');
+      // Lookups may name anything (getUinfos); created accids are ASCII (rules.ACCID_PATTERN).
+      assert.deepEqual(await store.getAccounts(key, ['x\udc00', 'lone\ud800']), []);
+    });
+
     it("a cached account is never served stale: another node's update, an operator's UPDATE, a re-created row", async () => {
       const key = await newApp();
       const other = await open(2); // a second node on the same database
