@@ -1,13 +1,13 @@
 /**
  * PostgresStore's insert thread: it receives each group of account inserts as one message (the
- * rows of one or more event-loop turns, tokens in the clear), seals the tokens, runs the group's
+ * creates of one or more event-loop turns, tokens in the clear), seals the tokens, runs the group's
  * statement on a pool of its own and posts the per-row results back after COMMIT. So the AES-GCM
  * sealing, building the statement's parameters, the socket write that wakes the backend and reading
  * its answer all run beside the event loop that serves HTTP, as on SQLite (sqlite-writer.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { AccountInserter, type InsertResult, type InsertRow } from './postgres-inserts.js';
+import { AccountInserter, type EncodedGroup, type InsertResult } from './postgres-inserts.js';
 
 export interface PgWriterData {
   url: string;
@@ -16,7 +16,7 @@ export interface PgWriterData {
 }
 
 export type ToPgWriter =
-  | { type: 'insert'; id: number; rows: InsertRow[] }
+  | { type: 'insert'; id: number; group: EncodedGroup }
   | { type: 'key'; key: Uint8Array }
   | { type: 'close' };
 
@@ -41,7 +41,7 @@ port.on('message', (m: ToPgWriter) => {
   switch (m.type) {
     case 'insert': {
       const p = inserter
-        .insertGroup(m.rows)
+        .insertGroup(m.group)
         .then(
           (results) => port.postMessage({ type: 'results', id: m.id, results } satisfies FromPgWriter),
           (err: unknown) =>

@@ -39,11 +39,11 @@ import {
   ACCOUNT_COLUMNS,
   type AccountField,
   AccountInserter,
+  distinct,
+  type EncodedGroup,
+  encodeGroup,
   errorFromInsert,
   type InsertResult,
-  type InsertRow,
-  insertMany,
-  insertRow,
   toSql,
   wellFormed,
 } from './postgres-inserts.js';
@@ -118,7 +118,7 @@ const SQL = {
 const MIGRATION_LOCK = 7_314_159_265;
 
 interface PendingInsert {
-  row: InsertRow;
+  account: NewAccountRecord;
   resolve: (inserted: boolean) => void;
   reject: (err: unknown) => void;
 }
@@ -253,35 +253,39 @@ export class PostgresStore implements Store {
   insertAccount(input: NewAccountRecord): Promise<boolean> {
     if (!this.#key) return Promise.reject(noKey());
     if (this.#closed) return Promise.reject(new Error('store is closed'));
-    const row = insertRow(input);
-    return new Promise((resolve, reject) => this.#inserts.add({ row, resolve, reject }));
+    return new Promise((resolve, reject) => this.#inserts.add({ account: input, resolve, reject }));
   }
 
   /** One statement for the creates of the last turn(s), on the insert thread unless it is off. */
   async #flush(group: PendingInsert[]): Promise<void> {
+    // A later create of an account created earlier in the group gets that create's outcome, never true.
+    const { firsts, firstOf } = distinct(group, (p) => p.account);
     let results: InsertResult[];
     try {
-      const rows = group.map((p) => p.row);
-      results = this.#insertThread ? await this.#onWriter(rows) : await this.#inserter!.insertGroup(rows);
+      const encoded = encodeGroup(firsts.map((p) => p.account));
+      results = this.#insertThread
+        ? await this.#onWriter(encoded)
+        : await this.#inserter!.insertGroup(encoded);
     } catch (err) {
       for (const p of group) p.reject(err);
       return;
     }
     group.forEach((p, i) => {
-      const r = results[i]!;
-      if (typeof r === 'boolean') p.resolve(r);
-      else p.reject(errorFromInsert(r));
+      const first = firstOf[i]!;
+      const r = results[first]!;
+      if (typeof r !== 'boolean') p.reject(errorFromInsert(r));
+      else p.resolve(r && firsts[first] === p);
     });
   }
 
-  #onWriter(rows: InsertRow[]): Promise<InsertResult[]> {
+  #onWriter(group: EncodedGroup): Promise<InsertResult[]> {
     this.#writer ??= this.#startWriter();
     const id = ++this.#writerSeq;
     const writer = this.#writer;
     return new Promise((resolve, reject) => {
       this.#writerCalls.set(id, { resolve, reject });
       if (this.#writerCalls.size === 1) writer.ref();
-      writer.postMessage({ type: 'insert', id, rows } satisfies ToPgWriter);
+      writer.postMessage({ type: 'insert', id, group } satisfies ToPgWriter);
     });
   }
 
@@ -321,7 +325,7 @@ export class PostgresStore implements Store {
     if (this.#closed) throw new Error('store is closed');
     if (!this.#inserter) throw noKey();
     if (accounts.length === 0) return [];
-    return insertMany(this.#pool, this.#inserter.sealAll(accounts));
+    return this.#inserter.insertAll(accounts);
   }
 
   async listAccountsPage(
