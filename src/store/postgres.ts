@@ -5,10 +5,12 @@
  * single-statement writes (`ON CONFLICT DO NOTHING`, `UPDATE … WHERE`), never read-then-write.
  *
  * Account inserts use group commit like the SQLite adapter: the inserts that arrive in one
- * event-loop turn become ONE multi-row statement (`INSERT … SELECT FROM unnest(…)`), run in
- * autocommit, so each promise resolves after that statement's COMMIT and an answered create is
- * durable (PostgreSQL's own synchronous_commit decides the fsync). At most `maxInsertBatches` such
- * statements run at once; creates arriving meanwhile go together in the next (postgres-batches.ts).
+ * event-loop turn become ONE multi-row statement (`INSERT … SELECT … ON CONFLICT DO NOTHING`, the
+ * rows as one JSON parameter: postgres-inserts.ts), run in autocommit, so each promise resolves
+ * after that statement's COMMIT and an answered create is durable (PostgreSQL's own
+ * synchronous_commit decides the fsync). At most `maxInsertBatches` such statements run at once;
+ * creates arriving meanwhile go together in the next (postgres-batches.ts). A thread of its own
+ * (postgres-writer.ts) seals the tokens and runs these statements, off the event loop.
  *
  * Account reads are grouped the same way (one statement per turn for every getAccount/getAccounts)
  * and go through a cache that can never serve stale data, whichever node wrote: each row version has
