@@ -5,14 +5,25 @@
  * single-statement writes (`ON CONFLICT DO NOTHING`, `UPDATE … WHERE`), never read-then-write.
  *
  * Account inserts use group commit like the SQLite adapter: the inserts that arrive in one
- * event-loop turn become ONE multi-row statement (`INSERT … SELECT FROM unnest(…)`), run in
- * autocommit, so each promise resolves after that statement's COMMIT and an answered create is
- * durable (PostgreSQL's own synchronous_commit decides the fsync).
+ * event-loop turn become ONE multi-row statement (`INSERT … SELECT … ON CONFLICT DO NOTHING`, the
+ * rows as one JSON parameter: postgres-inserts.ts), run in autocommit, so each promise resolves
+ * after that statement's COMMIT and an answered create is durable (PostgreSQL's own
+ * synchronous_commit decides the fsync). At most `maxInsertBatches` such statements run at once;
+ * creates arriving meanwhile go together in the next (postgres-batches.ts). A thread of its own
+ * (postgres-writer.ts) seals the tokens and runs these statements, off the event loop.
+ *
+ * Account reads are grouped the same way (one statement per turn for every getAccount/getAccounts)
+ * and go through a cache that can never serve stale data, whichever node wrote: each row version has
+ * a number of its own (`row_version`, migration 20), the statement sends the number of the cached
+ * copy, and the database sends the whole row only when its number differs. A cached record is used
+ * only when PostgreSQL confirmed it in that very statement, so a read is exactly as fresh as an
+ * uncached one; the cache only saves transferring and parsing rows that did not change.
  */
 
 import { hash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { SecretVault, tokenOwner } from '../security/vault.js';
+import { AccountCache } from './account-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
 import type {
   AccountPatch,
@@ -25,52 +36,65 @@ import type {
   RelationRecord,
   Store,
 } from './port.js';
+import { TurnBatcher } from './postgres-batches.js';
+import {
+  ACCOUNT_COLUMNS,
+  type AccountField,
+  AccountInserter,
+  distinct,
+  type EncodedGroup,
+  encodeGroup,
+  errorFromInsert,
+  type InsertResult,
+  toSql,
+  wellFormed,
+} from './postgres-inserts.js';
 import { PostgresMessages } from './postgres-messages.js';
+import type { FromPgWriter, PgWriterData, ToPgWriter } from './postgres-writer.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:port/db`. */
   url: string;
   /** Pool size (default 10). */
   maxConnections?: number;
+  /**
+   * Insert batches in flight at once (default 2). Creates arriving while that many are running wait
+   * for one to finish and then go together in the next: fewer, larger statements cost PostgreSQL
+   * (one transaction and one WAL flush each) and the event loop (one round trip each) less per create.
+   */
+  maxInsertBatches?: number;
+  /** Read statements in flight at once (default 2); see maxInsertBatches. */
+  maxReadBatches?: number;
+  /** Account records kept for validated reads (default 50,000; 0 = none). */
+  accountCacheSize?: number;
+  /**
+   * Seal and insert new accounts on a thread of their own (default true), with a pool of
+   * `maxInsertBatches` connections besides `maxConnections`; false: on the event loop.
+   */
+  insertThread?: boolean;
 }
 
+/** Rows of one insert statement at most; more pending creates wait for the next statement. */
+const MAX_INSERT_ROWS = 1000;
+/** Accids of one read statement at most (a group is cut after the read that reaches it). */
+const MAX_READ_ACCIDS = 4000;
+const DEFAULT_ACCOUNT_CACHE = 50_000;
+/** The version sent for an account this node has no copy of: no row has it (versions are ≥ 0). */
+const NO_VERSION = '-1';
+
 type Row = Record<string, unknown>;
-type AccountField = keyof Omit<AccountRecord, 'appKey' | 'accid'>;
-
-/** Field → column and its PostgreSQL array type (the unnest batch insert casts each parameter). */
-const ACCOUNT_COLUMNS: Record<AccountField, readonly [column: string, type: string]> = {
-  tokenSealed: ['token_sealed', 'bytea'],
-  name: ['name', 'text'],
-  icon: ['icon', 'text'],
-  sign: ['sign', 'text'],
-  email: ['email', 'text'],
-  birth: ['birth', 'text'],
-  mobile: ['mobile', 'text'],
-  ex: ['ex', 'text'],
-  props: ['props', 'text'],
-  gender: ['gender', 'smallint'],
-  blocked: ['blocked', 'boolean'],
-  mute: ['mute', 'boolean'],
-  muteP2P: ['mute_p2p', 'boolean'],
-  muteTeam: ['mute_team', 'boolean'],
-  muteRoom: ['mute_room', 'boolean'],
-  muteQChat: ['mute_qchat', 'boolean'],
-  muteAv: ['mute_av', 'boolean'],
-  donnop: ['donnop', 'boolean'],
-  createdAt: ['created_at', 'bigint'],
-  updatedAt: ['updated_at', 'bigint'],
-};
-const ACCOUNT_FIELDS = Object.keys(ACCOUNT_COLUMNS) as AccountField[];
-const ALL_COLUMNS = ['app_key', 'accid', ...ACCOUNT_FIELDS.map((f) => ACCOUNT_COLUMNS[f][0])];
-const ALL_TYPES = ['text', 'text', ...ACCOUNT_FIELDS.map((f) => ACCOUNT_COLUMNS[f][1])];
-
 const SQL = {
-  insertAccounts: `INSERT INTO accounts (${ALL_COLUMNS.join(', ')})
-    SELECT * FROM unnest(${ALL_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
-    ON CONFLICT (app_key, accid) DO NOTHING
-    RETURNING app_key, accid`,
-  getAccount: 'SELECT * FROM accounts WHERE app_key = $1 AND accid = $2',
-  getAccounts: 'SELECT * FROM accounts WHERE app_key = $1 AND accid = ANY($2::text[])',
+  // The accounts found among the (app_key, accid, version of the cached copy) triples, as ONE row:
+  // `hits`, the positions (from 0) whose cached copy is current, comma-separated; `misses`, a JSON
+  // array of [position, row version, whole row] for the others. One row, not one per account: parsing hundreds
+  // of DataRow messages was the larger part of a grouped read's cost. The three lists travel as
+  // JSON text (JSON.stringify is native; pg would quote each array element in JavaScript).
+  readAccounts: `SELECT
+      string_agg((k.i - 1)::text, ',') FILTER (WHERE a.row_version = k.v::bigint) AS hits,
+      json_agg(json_build_array(k.i - 1, a.row_version::text, row_to_json(a))) FILTER (WHERE a.row_version <> k.v::bigint) AS misses
+    FROM ROWS FROM (json_array_elements_text($1::json), json_array_elements_text($2::json),
+      json_array_elements_text($3::json)) WITH ORDINALITY AS k(app_key, accid, v, i)
+    JOIN accounts a ON a.app_key = k.app_key AND a.accid = k.accid`,
   accountExists: 'SELECT 1 FROM accounts WHERE app_key = $1 AND accid = $2',
   countAccounts: 'SELECT count(*)::int AS n FROM accounts WHERE app_key = $1',
   insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
@@ -98,19 +122,42 @@ const SQL = {
 const MIGRATION_LOCK = 7_314_159_265;
 
 interface PendingInsert {
-  account: AccountRecord;
+  account: NewAccountRecord;
   resolve: (inserted: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingRead {
+  appKey: string;
+  /** Distinct. */
+  accids: string[];
+  resolve: (found: AccountRecord[]) => void;
   reject: (err: unknown) => void;
 }
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
-  #pending: PendingInsert[] = [];
-  #flushScheduled = false;
-  #inFlight = new Set<Promise<void>>();
+  readonly #inserts: TurnBatcher<PendingInsert>;
+  readonly #reads: TurnBatcher<PendingRead>;
+  readonly #cache: AccountCache;
+  /** The row version of each cached record (records are frozen, so identity is the key). */
+  readonly #versions = new WeakMap<AccountRecord, string>();
   #closed = false;
   readonly #messages: PostgresMessages;
+  readonly #url: string;
+  readonly #insertThread: boolean;
+  readonly #insertConnections: number;
+  #key: Uint8Array | undefined;
+  /** Sealing and inserting in process: insertAccountBatch, and inserts with insertThread off. */
+  #inserter: AccountInserter | undefined;
+  #writer: Worker | undefined;
+  #writerExited: Promise<void> | undefined;
+  readonly #writerCalls = new Map<
+    number,
+    { resolve: (r: InsertResult[]) => void; reject: (e: Error) => void }
+  >();
+  #writerSeq = 0;
 
   constructor(options: PostgresOptions) {
     this.#pool = new pg.Pool({
@@ -121,6 +168,17 @@ export class PostgresStore implements Store {
     // An idle client losing its server (restart, failover) must not crash the process; the pool
     // drops it and the next query opens a fresh connection.
     this.#pool.on('error', () => {});
+    this.#url = options.url;
+    this.#insertThread = options.insertThread ?? true;
+    this.#insertConnections = options.maxInsertBatches ?? 2;
+    this.#inserts = new TurnBatcher((b) => this.#flush(b), this.#insertConnections, MAX_INSERT_ROWS);
+    this.#reads = new TurnBatcher(
+      (b) => this.#read(b),
+      options.maxReadBatches ?? 2,
+      MAX_READ_ACCIDS,
+      (r) => r.accids.length,
+    );
+    this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#messages = new PostgresMessages(this.#pool);
   }
 
@@ -190,93 +248,88 @@ export class PostgresStore implements Store {
     }
   }
 
-  #vault: SecretVault | undefined;
-
   useSealingKey(key: Uint8Array): void {
-    this.#vault = new SecretVault(key);
-  }
-
-  /** The row to store: the token sealed (on this thread; the statement is the costly part here). */
-  #sealed(a: NewAccountRecord): AccountRecord {
-    if (!this.#vault) throw new Error('the store has no sealing key (useSealingKey was not called)');
-    const { token, ...rest } = a;
-    return { ...rest, tokenSealed: this.#vault.seal(token, tokenOwner(a.appKey, a.accid)) };
+    this.#key = Uint8Array.from(key);
+    this.#inserter = new AccountInserter(this.#pool, this.#key);
+    this.#writer?.postMessage({ type: 'key', key: this.#key } satisfies ToPgWriter);
   }
 
   insertAccount(input: NewAccountRecord): Promise<boolean> {
-    let account: AccountRecord;
-    try {
-      account = this.#sealed(input);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (!this.#key) return Promise.reject(noKey());
     if (this.#closed) return Promise.reject(new Error('store is closed'));
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ account, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#startFlush());
-      }
-    });
+    return new Promise((resolve, reject) => this.#inserts.add({ account: input, resolve, reject }));
   }
 
-  #startFlush(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#flushScheduled = false;
-    if (batch.length === 0) return;
-    const p = this.#flush(batch).finally(() => this.#inFlight.delete(p));
-    this.#inFlight.add(p);
-  }
-
-  /** One multi-row statement for every insert queued during the last event-loop turn. */
-  async #flush(batch: PendingInsert[]): Promise<void> {
-    let results: boolean[];
+  /** One statement for the creates of the last turn(s), on the insert thread unless it is off. */
+  async #flush(group: PendingInsert[]): Promise<void> {
+    // A later create of an account created earlier in the group gets that create's outcome, never true.
+    const { firsts, firstOf } = distinct(group, (p) => p.account);
+    let results: InsertResult[];
     try {
-      results = await this.#insertMany(batch.map((p) => p.account));
+      const encoded = encodeGroup(firsts.map((p) => p.account));
+      results = this.#insertThread
+        ? await this.#onWriter(encoded)
+        : await this.#inserter!.insertGroup(encoded);
     } catch (err) {
-      // One bad row must not fail its neighbours (possibly other apps' creates): retry one by one,
-      // so only the row that fails on its own is rejected.
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
-        return;
-      }
-      await Promise.all(batch.map((p) => this.#flush([p])));
+      for (const p of group) p.reject(err);
       return;
     }
-    batch.forEach((p, i) => {
-      p.resolve(results[i]!);
+    group.forEach((p, i) => {
+      const first = firstOf[i]!;
+      const r = results[first]!;
+      if (typeof r !== 'boolean') p.reject(errorFromInsert(r));
+      else p.resolve(r && firsts[first] === p);
     });
   }
 
-  /**
-   * Inserts `accounts` with ONE statement (so one transaction, committed when it resolves); per item
-   * true when inserted. A key twice in the list: only its first occurrence goes to the database.
-   */
-  async #insertMany(accounts: readonly AccountRecord[]): Promise<boolean[]> {
-    const keyOf = (a: AccountRecord) => `${a.appKey}\u0000${a.accid}`;
-    const first = new Map<string, number>();
-    accounts.forEach((a, i) => {
-      if (!first.has(keyOf(a))) first.set(keyOf(a), i);
+  #onWriter(group: EncodedGroup): Promise<InsertResult[]> {
+    this.#writer ??= this.#startWriter();
+    const id = ++this.#writerSeq;
+    const writer = this.#writer;
+    return new Promise((resolve, reject) => {
+      this.#writerCalls.set(id, { resolve, reject });
+      if (this.#writerCalls.size === 1) writer.ref();
+      writer.postMessage({ type: 'insert', id, group } satisfies ToPgWriter);
     });
-    const columns: unknown[][] = ALL_COLUMNS.map(() => []);
-    for (const i of first.values()) {
-      const account = accounts[i]!;
-      columns[0]!.push(account.appKey);
-      columns[1]!.push(account.accid);
-      ACCOUNT_FIELDS.forEach((f, c) => {
-        columns[c + 2]!.push(toSql(account[f]));
-      });
-    }
-    const res = await this.#query('insertAccounts', columns);
-    const inserted = new Set(res.rows.map((r) => `${r.app_key}\u0000${r.accid}`));
-    return accounts.map((a, i) => first.get(keyOf(a)) === i && inserted.has(keyOf(a)));
+  }
+
+  /** Started on the first create, so tools that only read never spawn a thread. */
+  #startWriter(): Worker {
+    const worker = spawnWriter({ url: this.#url, maxConnections: this.#insertConnections, key: this.#key! });
+    const settle = (id: number) => {
+      const call = this.#writerCalls.get(id);
+      this.#writerCalls.delete(id);
+      // Idle, the thread must not keep the process alive.
+      if (this.#writerCalls.size === 0) worker.unref();
+      return call;
+    };
+    worker.on('message', (m: FromPgWriter) => {
+      if (m.type === 'results') settle(m.id)?.resolve(m.results);
+      else if (m.type === 'failed') settle(m.id)?.reject(new Error(m.message));
+    });
+    const fail = (err: Error) => {
+      if (this.#writer === worker) this.#writer = undefined; // the next create starts a new thread
+      const calls = [...this.#writerCalls.values()];
+      this.#writerCalls.clear();
+      for (const c of calls) c.reject(err);
+    };
+    worker.on('error', (err) =>
+      fail(new Error(`the PostgreSQL insert thread failed: ${err.message}`, { cause: err })),
+    );
+    this.#writerExited = new Promise((resolve) =>
+      worker.once('exit', (code) => {
+        fail(new Error(`the PostgreSQL insert thread exited (code ${code})`));
+        resolve();
+      }),
+    );
+    return worker;
   }
 
   async insertAccountBatch(accounts: readonly NewAccountRecord[]): Promise<boolean[]> {
     if (this.#closed) throw new Error('store is closed');
+    if (!this.#inserter) throw noKey();
     if (accounts.length === 0) return [];
-    return this.#insertMany(accounts.map((a) => this.#sealed(a)));
+    return this.#inserter.insertAll(accounts);
   }
 
   async listAccountsPage(
@@ -330,13 +383,75 @@ export class PostgresStore implements Store {
   }
 
   async getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined> {
-    const row = (await this.#query('getAccount', [appKey, accid])).rows[0];
-    return row ? accountFromRow(row) : undefined;
+    return (await this.#readLater(appKey, [accid]))[0];
   }
 
-  async getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
-    if (accids.length === 0) return [];
-    return (await this.#query('getAccounts', [appKey, accids])).rows.map(accountFromRow);
+  getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
+    if (accids.length === 0) return Promise.resolve([]);
+    // Each account once, however often named (short lists: a scan costs less than a Set).
+    let distinct: string[];
+    if (accids.length > 32) distinct = [...new Set(accids)];
+    else {
+      distinct = [];
+      for (const a of accids) if (!distinct.includes(a)) distinct.push(a);
+    }
+    return this.#readLater(appKey, distinct);
+  }
+
+  #readLater(appKey: string, accids: string[]): Promise<AccountRecord[]> {
+    if (this.#closed) return Promise.reject(new Error('store is closed'));
+    return new Promise((resolve, reject) => this.#reads.add({ appKey, accids, resolve, reject }));
+  }
+
+  /** One statement for every read queued during the last turn; see "Account reads" above. */
+  async #read(group: PendingRead[]): Promise<void> {
+    const appKeys: string[] = [];
+    const accids: string[] = [];
+    const versions: string[] = [];
+    const cached: (AccountRecord | undefined)[] = [];
+    /** Position of each read's first triple, and one past the last (group.length + 1 entries). */
+    const starts: number[] = [];
+    for (const r of group) {
+      starts.push(accids.length);
+      for (const accid of r.accids) {
+        const c = this.#cache.get(r.appKey, accid);
+        appKeys.push(r.appKey);
+        accids.push(wellFormed(accid));
+        versions.push(c === undefined ? NO_VERSION : this.#versions.get(c)!);
+        cached.push(c);
+      }
+    }
+    starts.push(accids.length);
+    let result: { hits: string | null; misses: [number, string, Row][] | null };
+    try {
+      const lists = [JSON.stringify(appKeys), JSON.stringify(accids), JSON.stringify(versions)];
+      result = (await this.#query('readAccounts', lists)).rows[0] as typeof result;
+    } catch (err) {
+      // One bad read (an accid PostgreSQL refuses as text, say) must not fail its neighbours.
+      if (group.length === 1) group[0]!.reject(err);
+      else await Promise.all(group.map((r) => this.#read([r])));
+      return;
+    }
+    const found: AccountRecord[][] = group.map(() => []);
+    let g = 0;
+    // Positions come in no particular order: find each one's read by its position.
+    const add = (i: number, record: AccountRecord) => {
+      if (i < starts[g]! || i >= starts[g + 1]!) {
+        g = 0;
+        while (i >= starts[g + 1]!) g++;
+      }
+      found[g]!.push(record);
+    };
+    if (result.hits !== null) for (const i of result.hits.split(',')) add(+i, cached[+i]!);
+    if (result.misses !== null)
+      for (const [i, version, row] of result.misses) {
+        const record = this.#cache.set(accountFromRow(row));
+        this.#versions.set(record, version);
+        add(i, record);
+      }
+    group.forEach((r, k) => {
+      r.resolve(found[k]!);
+    });
   }
 
   async updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean> {
@@ -403,27 +518,42 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#startFlush();
-    await Promise.allSettled([...this.#inFlight]);
+    await Promise.all([this.#inserts.drain(), this.#reads.drain()]);
+    const writer = this.#writer;
+    if (writer) {
+      writer.ref();
+      writer.postMessage({ type: 'close' } satisfies ToPgWriter);
+      await this.#writerExited;
+    }
     await this.#pool.end();
   }
 }
 
-function toSql(value: unknown): unknown {
-  if (value instanceof Uint8Array && !Buffer.isBuffer(value))
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return value ?? null;
+const noKey = () => new Error('the store has no sealing key (useSealingKey was not called)');
+
+/**
+ * The insert thread's own file: dist/store/postgres-writer.js. Run from the .ts sources (tests,
+ * `tsx`), a worker does not inherit tsx's loader (Node 20), so it registers it first.
+ */
+function spawnWriter(workerData: PgWriterData): Worker {
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./postgres-writer.js', import.meta.url), { workerData });
+  const source = JSON.stringify(new URL('./postgres-writer.ts', import.meta.url).href);
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${source}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
 /** BIGINT columns arrive as strings (pg does not guess at 64-bit precision); ours are ms timestamps. */
 const num = (v: unknown): number => (typeof v === 'string' ? Number(v) : (v as number));
 
+/** A row as pg parses it, or as `row_to_json` renders it (bytea as `\\x…` hex, BIGINT as a number). */
 function accountFromRow(r: Row): AccountRecord {
+  const token = r.token_sealed;
   return {
     appKey: r.app_key as string,
     accid: r.accid as string,
-    tokenSealed: r.token_sealed as Buffer,
+    tokenSealed: typeof token === 'string' ? Buffer.from(token.slice(2), 'hex') : (token as Buffer),
     name: str(r.name),
     icon: str(r.icon),
     sign: str(r.sign),

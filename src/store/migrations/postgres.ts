@@ -69,4 +69,29 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; name: string; sql:
     `,
   },
   POSTGRES_MESSAGES_MIGRATION,
+  {
+    // PostgreSQL only (versions 20–29; SQLite keeps its account cache exact by its write generation,
+    // version 11 there). Every version of an account row carries a number that no other version of
+    // the same (app_key, accid) ever had: new rows draw it from the sequence, and the trigger draws a
+    // new one on every UPDATE, whoever runs it (any node, a migration, an operator's psql). PostgresStore caches
+    // account records by it and serves one only when the database confirms, in the same statement,
+    // that the row still has that number (postgres.ts, "Account reads"). Rows older than this
+    // migration keep 0 until their first update: unique too, since a row inserted later (even
+    // after a delete) draws from the sequence, which starts at 1.
+    version: 20,
+    name: 'account row versions',
+    sql: `
+      CREATE SEQUENCE account_row_versions;
+      ALTER TABLE accounts ADD COLUMN row_version BIGINT NOT NULL DEFAULT 0;
+      ALTER TABLE accounts ALTER COLUMN row_version SET DEFAULT nextval('account_row_versions');
+      CREATE FUNCTION account_row_version_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          NEW.row_version := nextval('account_row_versions');
+          RETURN NEW;
+        END
+      $$;
+      CREATE TRIGGER account_row_version BEFORE UPDATE ON accounts
+        FOR EACH ROW EXECUTE FUNCTION account_row_version_bump();
+    `,
+  },
 ];
