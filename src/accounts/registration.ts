@@ -4,6 +4,7 @@
  */
 import { randomBytesPooled } from '../security/random.js';
 import { type SecretVault, tokenOwner } from '../security/vault.js';
+import { memoOf, withMemo } from '../store/account-cache.js';
 import type { AccountRecord, NewAccountRecord } from '../store/port.js';
 import type { DomainError } from './errors.js';
 import {
@@ -84,16 +85,16 @@ export const generateToken = (): string => randomBytesPooled(16).toString('hex')
  * accounts then allocate nothing per account.
  */
 export function view(a: AccountRecord | NewAccountRecord): AccountView {
-  if (!Object.isFrozen(a)) return copyView(a);
-  let v = frozenViews.get(a);
+  // A cached (frozen) record keeps its one frozen view in its memo; the view has a memo of its own.
+  const memo = memoOf(a);
+  if (!memo) return copyView(a);
+  let v = memo.view as AccountView | undefined;
   if (!v) {
-    v = Object.freeze(copyView(a));
-    frozenViews.set(a, v);
+    v = Object.freeze(withMemo(copyView(a)));
+    memo.view = v;
   }
   return v;
 }
-
-const frozenViews = new WeakMap<object, AccountView>();
 
 function copyView(a: AccountView): AccountView {
   return {

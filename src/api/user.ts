@@ -19,6 +19,7 @@ import {
   parseRelation,
 } from '../accounts/rules.js';
 import type { AccountService, AccountView, NewAccountInput } from '../accounts/service.js';
+import { memoOf } from '../store/account-cache.js';
 import { type FormParams, sentEmpty } from './form.js';
 import { idempotent } from './idempotency.js';
 import { v1Error } from './reply.js';
@@ -64,22 +65,20 @@ function createInput(f: FormParams): NewAccountInput {
  * per muteStatus and kept beside it, so a hot profile read costs lookups and one join.
  */
 export function uinfosBody(found: readonly AccountView[], muteStatus: boolean): string {
-  const memo = muteStatus ? renderedWithMute : rendered;
+  const key = muteStatus ? 'uinfoWithMute' : 'uinfo';
   let out = '{"code":200,"uinfos":[';
   for (let i = 0; i < found.length; i++) {
     const a = found[i]!;
-    let json = memo.get(a);
+    const memo = memoOf(a);
+    let json = memo?.[key] as string | undefined;
     if (json === undefined) {
       json = JSON.stringify(uinfoOf(a, muteStatus));
-      if (Object.isFrozen(a)) memo.set(a, json);
+      if (memo) memo[key] = json;
     }
     out += i === 0 ? json : `,${json}`;
   }
   return `${out}]}`;
 }
-
-const rendered = new WeakMap<AccountView, string>();
-const renderedWithMute = new WeakMap<AccountView, string>();
 
 export function uinfoOf(a: AccountView, muteStatus: boolean): Record<string, unknown> {
   const u: Record<string, unknown> = { accid: a.accid };

@@ -6,6 +6,22 @@
  */
 import type { AccountRecord } from './port.js';
 
+const MEMO = Symbol('nimbase.memo');
+/** What the layers above remember about one frozen record (its view, its rendered forms). */
+export type Memo = Record<string, unknown>;
+
+/**
+ * Gives `o` a private, mutable memo before it is frozen: a frozen object cannot take new
+ * properties, and a WeakMap lookup per record and per request costs more than a property read.
+ */
+export function withMemo<T extends object>(o: T): T {
+  Object.defineProperty(o, MEMO, { value: Object.create(null), enumerable: false });
+  return o;
+}
+
+/** The memo withMemo gave `o`, if any. */
+export const memoOf = (o: object): Memo | undefined => (o as { [MEMO]?: Memo })[MEMO];
+
 export class AccountCache {
   /** appKey → accid → record: no key string is built per lookup. Maps keep insertion order. */
   readonly #apps = new Map<string, Map<string, AccountRecord>>();
@@ -18,7 +34,7 @@ export class AccountCache {
   }
 
   set(record: AccountRecord): AccountRecord {
-    const frozen = Object.freeze(record);
+    const frozen = Object.freeze(withMemo(record));
     if (this.capacity === 0) return frozen;
     let app = this.#apps.get(record.appKey);
     if (!app?.has(record.accid)) {

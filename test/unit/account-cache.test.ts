@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AccountCache } from '../../src/store/account-cache.js';
+import { view } from '../../src/accounts/registration.js';
+import { uinfosBody } from '../../src/api/user.js';
+import { AccountCache, memoOf } from '../../src/store/account-cache.js';
 import type { AccountRecord } from '../../src/store/port.js';
 import { newAccount } from '../helpers/accounts.js';
 
@@ -52,5 +54,23 @@ describe('AccountCache', () => {
     assert.ok(Object.isFrozen(r));
     assert.equal(c.get('k', 'a'), undefined);
     assert.equal(c.size, 0);
+  });
+
+  it('gives a cached record a hidden memo: one frozen view, one rendered getUinfos element', () => {
+    const r = new AccountCache(10).set(rec('k', 'm'));
+    assert.ok(memoOf(r), 'a cached record has a memo');
+    assert.deepEqual(Object.keys({ ...r }).sort(), Object.keys(rec('k', 'm')).sort(), 'not copied');
+    assert.ok(!JSON.stringify(r).includes('memo'));
+    const v = view(r);
+    assert.equal(view(r), v, 'the same view every time');
+    assert.ok(Object.isFrozen(v));
+    assert.ok(!('tokenSealed' in v), 'a view never carries the sealed token');
+    const body = uinfosBody([v, v], false);
+    assert.equal(memoOf(v)?.uinfo, JSON.stringify(JSON.parse(body).uinfos[0]));
+    assert.equal(uinfosBody([v, v], false), body);
+    // A record that was never cached gets a fresh, unfrozen view each time.
+    const plain = rec('k', 'p');
+    assert.equal(memoOf(plain), undefined);
+    assert.notEqual(view(plain), view(plain));
   });
 });
