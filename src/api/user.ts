@@ -158,7 +158,10 @@ export function userRoutes(
     const accids = parseAccidArray(f.accids, 'accids', GET_UINFOS_MAX);
     const muteStatus = parseBooleanParam(f.muteStatus, 'muteStatus', false) ?? false;
     const { found } = await accounts.getAccounts(req.appKey, accids);
-    return reply.type(JSON_TYPE).send(uinfosBody(found, muteStatus));
+    // The body itself is returned, not `reply`: a returned reply is a thenable, and Fastify then
+    // watches the response stream for its end (six listeners per request) before settling it.
+    reply.type(JSON_TYPE);
+    return uinfosBody(found, muteStatus);
   });
 
   // POST /nimserver/user/setDonnop.action — §8
