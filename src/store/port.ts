@@ -155,6 +155,21 @@ export interface MessageRecord {
 
 export type NewMessage = Omit<MessageRecord, 'id'>;
 
+/**
+ * A new message's columns in the order both stores insert them: app_key, scene, from_accid, to_id,
+ * id_client, time, fields (JSON text).
+ */
+export type MessageInsertValues = [string, number, string, string, string, number, string];
+export const messageInsertValues = (m: NewMessage): MessageInsertValues => [
+  m.appKey,
+  m.scene,
+  m.from,
+  m.to,
+  m.idClient,
+  m.time,
+  JSON.stringify(m.fields),
+];
+
 export interface MessageStore {
   /**
    * Stores a message and, in the same transaction, one offline entry per `offlineFor` account.

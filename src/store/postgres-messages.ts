@@ -6,7 +6,7 @@
  * together or not at all.
  */
 import type pg from 'pg';
-import type { MessageRecord, MessageStore, NewMessage } from './port.js';
+import { type MessageRecord, type MessageStore, messageInsertValues, type NewMessage } from './port.js';
 
 /** Version 10 mirrors migrations/sqlite.ts (gateway range 10–19). */
 export const POSTGRES_MESSAGES_MIGRATION = {
@@ -65,16 +65,7 @@ export class PostgresMessages implements MessageStore {
     m: NewMessage,
     offlineFor: readonly string[],
   ): Promise<{ message: MessageRecord; inserted: boolean }> {
-    const r = await this.#query('insertMessage', [
-      m.appKey,
-      m.scene,
-      m.from,
-      m.to,
-      m.idClient,
-      m.time,
-      JSON.stringify(m.fields),
-      [...offlineFor],
-    ]);
+    const r = await this.#query('insertMessage', [...messageInsertValues(m), [...offlineFor]]);
     if (r.rows[0]) return { message: { ...m, id: Number(r.rows[0].id) }, inserted: true };
     const existing = await this.#query('getMessageByClientId', [m.appKey, m.from, m.idClient]);
     return { message: messageFromRow(existing.rows[0]!), inserted: false };

@@ -10,6 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { SecretVault, tokenOwner } from '../security/vault.js';
+import type { MessageInsertValues } from './port.js';
 
 export const WRITE_SQL = {
   // Positional (an array clones faster than an object across threads); see AccountInsertParams.
@@ -50,8 +51,8 @@ export type WriteSqlName = keyof typeof WRITE_SQL;
  * sealed token is appended where it is sealed.
  */
 export type AccountInsertParams = unknown[];
-/** insertMessage's columns in order: app_key, scene, from_accid, to_id, id_client, time, fields (JSON). */
-export type MessageInsertParams = [string, number, string, string, string, number, string];
+/** insertMessage's columns in order (port.ts, messageInsertValues). */
+export type MessageInsertParams = MessageInsertValues;
 type Params = readonly unknown[] | Record<string, unknown>;
 
 export type WriteOp =

@@ -11,23 +11,23 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AccountCache } from './account-cache.js';
 import { SQLITE_MIGRATIONS } from './migrations/sqlite.js';
-import type {
-  AccountPatch,
-  AccountRecord,
-  AppRecord,
-  IdempotencyRecord,
-  MessageRecord,
-  NewAccountRecord,
-  NewMessage,
-  RelationRecord,
-  Store,
+import {
+  type AccountPatch,
+  type AccountRecord,
+  type AppRecord,
+  type IdempotencyRecord,
+  type MessageRecord,
+  messageInsertValues,
+  type NewAccountRecord,
+  type NewMessage,
+  type RelationRecord,
+  type Store,
 } from './port.js';
 import { InProcessWriter, ThreadWriter, type WritePath } from './sqlite-write-path.js';
 import {
   type AccountInsertParams,
   type Durability,
   type InsertedMessage,
-  type MessageInsertParams,
   openConnection,
   WRITE_SQL,
   type WriteOp,
@@ -386,15 +386,7 @@ export class SqliteStore implements Store {
     m: NewMessage,
     offlineFor: readonly string[],
   ): Promise<{ message: MessageRecord; inserted: boolean }> {
-    const params: MessageInsertParams = [
-      m.appKey,
-      m.scene,
-      m.from,
-      m.to,
-      m.idClient,
-      m.time,
-      JSON.stringify(m.fields),
-    ];
+    const params = messageInsertValues(m);
     const r = await this.#write<InsertedMessage>({ kind: 'insertMessage', params, offlineFor });
     return r.inserted
       ? { message: { ...m, id: r.id }, inserted: true }
