@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { Bindings, ChildLoggerOptions } from 'fastify/types/logger.js';
 import type { Logger } from 'pino';
 import { clientErrorHandler } from './api/client-error.js';
 import { FORM_MEDIA_TYPE, parseForm } from './api/form.js';
@@ -75,6 +76,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
       return typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    childLoggerFactory: (logger, bindings, opts) => lazyChild(logger, bindings, opts),
   });
   // A client may half-close its side once the request is sent (RFC 9112 §9.6). Node's default then
   // drops a request still being answered (a create waits for its COMMIT): answer it, then close.
@@ -180,4 +182,73 @@ function coalesceWrites(app: FastifyInstance): void {
     }
     waiting.push(() => done(null, payload));
   });
+}
+
+/**
+ * Fastify gives every request a child logger (a pino child, its request-id binding serialized each
+ * time), though nimbase logs in a request only when something fails: the child is made on first
+ * use instead. Every method a Fastify logger has is here, delegating to that child.
+ */
+function lazyChild(
+  parent: FastifyBaseLogger,
+  bindings: Bindings,
+  opts: ChildLoggerOptions,
+): FastifyBaseLogger {
+  return new LazyChildLogger(parent, bindings, opts) as unknown as FastifyBaseLogger;
+}
+
+type LogMethod = (...args: unknown[]) => void;
+
+class LazyChildLogger {
+  #child: FastifyBaseLogger | undefined;
+  readonly #parent: FastifyBaseLogger;
+  readonly #bindings: Bindings;
+  readonly #opts: ChildLoggerOptions;
+
+  constructor(parent: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#opts = opts;
+  }
+
+  #real(): FastifyBaseLogger {
+    this.#child ??= this.#parent.child(this.#bindings, this.#opts);
+    return this.#child;
+  }
+
+  #call(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent', args: unknown[]) {
+    const child = this.#real();
+    (child[level] as LogMethod).apply(child, args);
+  }
+
+  get level(): string {
+    return this.#real().level;
+  }
+  set level(level: string) {
+    this.#real().level = level;
+  }
+  fatal(...args: unknown[]) {
+    this.#call('fatal', args);
+  }
+  error(...args: unknown[]) {
+    this.#call('error', args);
+  }
+  warn(...args: unknown[]) {
+    this.#call('warn', args);
+  }
+  info(...args: unknown[]) {
+    this.#call('info', args);
+  }
+  debug(...args: unknown[]) {
+    this.#call('debug', args);
+  }
+  trace(...args: unknown[]) {
+    this.#call('trace', args);
+  }
+  silent(...args: unknown[]) {
+    this.#call('silent', args);
+  }
+  child(bindings: Bindings, opts?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#real().child(bindings, opts);
+  }
 }
