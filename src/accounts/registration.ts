@@ -80,9 +80,9 @@ export interface KickOption {
 export const generateToken = (): string => randomBytesPooled(16).toString('hex');
 
 /**
- * The account without its token, sealed (a stored record) or plain (a new one). A frozen record
- * (the store's cache shares those) gets one frozen view, computed once: profile reads of cached
- * accounts then allocate nothing per account.
+ * The account without its token, sealed (a stored record) or plain (a new one). A cached record
+ * (the store's cache freezes it and gives it a memo) gets one frozen view, computed once: profile
+ * reads of cached accounts then allocate nothing per account.
  */
 export function view(a: AccountRecord | NewAccountRecord): AccountView {
   // A cached (frozen) record keeps its one frozen view in its memo; the view has a memo of its own.

@@ -15,7 +15,9 @@ export type Memo = Record<string, unknown>;
  * properties, and a WeakMap lookup per record and per request costs more than a property read.
  */
 export function withMemo<T extends object>(o: T): T {
-  Object.defineProperty(o, MEMO, { value: Object.create(null), enumerable: false });
+  // A record cached again (already memoised, or frozen elsewhere) keeps what it has.
+  if (Object.isExtensible(o) && memoOf(o) === undefined)
+    Object.defineProperty(o, MEMO, { value: Object.create(null), enumerable: false });
   return o;
 }
 

@@ -72,5 +72,8 @@ describe('AccountCache', () => {
     const plain = rec('k', 'p');
     assert.equal(memoOf(plain), undefined);
     assert.notEqual(view(plain), view(plain));
+    // Cached again, a frozen record keeps its memo (and does not throw).
+    assert.equal(new AccountCache(10).set(r), r);
+    assert.equal(view(r), v);
   });
 });
