@@ -163,7 +163,7 @@ export async function importAccounts(
         if (options.overwrite) {
           const { appKey: k, accid, createdAt: _, token, ...rest } = record;
           const patch: AccountPatch = { ...rest, tokenSealed: vault.seal(token, tokenOwner(k, accid)) };
-          written = await store.updateAccount(k, accid, patch);
+          written = (await store.updateAccount(k, accid, patch)) !== undefined;
           if (written) report.overwritten++;
         }
       }

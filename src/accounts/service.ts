@@ -400,9 +400,10 @@ export class AccountService {
 
   /** Applies `patch` (durable when resolved) and returns the account as stored now. */
   async #write(a: AccountRecord, patch: AccountPatch): Promise<AccountRecord> {
-    if (!(await this.store.updateAccount(a.appKey, a.accid, patch))) throw notRegistered(a.accid);
-    // Read back: a write of another request between our read and this one is part of the answer.
-    return (await this.store.getAccount(a.appKey, a.accid)) ?? ({ ...a, ...patch } as AccountRecord);
+    // The row as stored: a write of another request between our read and this one is part of it.
+    const updated = await this.store.updateAccount(a.appKey, a.accid, patch);
+    if (!updated) throw notRegistered(a.accid);
+    return updated;
   }
 
   /** Events follow a durable write; a sink failure must not turn a done write into an error answer. */

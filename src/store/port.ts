@@ -54,8 +54,11 @@ export interface AccountStore {
   getAccount(appKey: string, accid: string): Promise<AccountRecord | undefined>;
   /** The accounts that exist among `accids` (each once, however often named), in no particular order. */
   getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]>;
-  /** Applies `patch`; resolves false when the account does not exist. Durable when resolved. */
-  updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean>;
+  /**
+   * Applies `patch`; resolves the account as stored after it (a concurrent update's changes may be in
+   * it too), or undefined when the account does not exist. Durable when resolved.
+   */
+  updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<AccountRecord | undefined>;
   countAccounts(appKey: string): Promise<number>;
   /**
    * Inserts every account of `accounts` in ONE transaction (batch create, import); per item true when

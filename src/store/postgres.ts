@@ -20,7 +20,6 @@
  * uncached one; the cache only saves transferring and parsing rows that did not change.
  */
 
-import { hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { AccountCache } from './account-cache.js';
@@ -38,8 +37,6 @@ import type {
 } from './port.js';
 import { TurnBatcher } from './postgres-batches.js';
 import {
-  ACCOUNT_COLUMNS,
-  type AccountField,
   AccountInserter,
   distinct,
   type EncodedGroup,
@@ -50,6 +47,7 @@ import {
   wellFormed,
 } from './postgres-inserts.js';
 import { PostgresMessages } from './postgres-messages.js';
+import { encodeUpdates, keyOf, type PendingUpdate, UPDATE_ACCOUNTS } from './postgres-updates.js';
 import type { FromPgWriter, PgWriterData, ToPgWriter } from './postgres-writer.js';
 
 export interface PostgresOptions {
@@ -65,6 +63,12 @@ export interface PostgresOptions {
   maxInsertBatches?: number;
   /** Read statements in flight at once (default 2); see maxInsertBatches. */
   maxReadBatches?: number;
+  /**
+   * Update statements in flight at once (default 1). One keeps this node's groups from locking the
+   * same rows in different orders (two groups in flight could deadlock each other; PostgreSQL would
+   * break it after deadlock_timeout and the updates would be retried one by one).
+   */
+  maxUpdateBatches?: number;
   /** Account records kept for validated reads (default 50,000; 0 = none). */
   accountCacheSize?: number;
   /**
@@ -76,6 +80,8 @@ export interface PostgresOptions {
 
 /** Rows of one insert statement at most; more pending creates wait for the next statement. */
 const MAX_INSERT_ROWS = 1000;
+/** Accounts of one update statement at most; more pending updates wait for the next statement. */
+const MAX_UPDATE_ROWS = 1000;
 /** Accids of one read statement at most (a group is cut after the read that reaches it). */
 const MAX_READ_ACCIDS = 4000;
 const DEFAULT_ACCOUNT_CACHE = 50_000;
@@ -140,6 +146,7 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #inserts: TurnBatcher<PendingInsert>;
   readonly #reads: TurnBatcher<PendingRead>;
+  readonly #updates: TurnBatcher<PendingUpdate>;
   readonly #cache: AccountCache;
   /** The row version of each cached record (records are frozen, so identity is the key). */
   readonly #versions = new WeakMap<AccountRecord, string>();
@@ -178,6 +185,7 @@ export class PostgresStore implements Store {
       MAX_READ_ACCIDS,
       (r) => r.accids.length,
     );
+    this.#updates = new TurnBatcher((g) => this.#update(g), options.maxUpdateBatches ?? 1, MAX_UPDATE_ROWS);
     this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#messages = new PostgresMessages(this.#pool);
   }
@@ -445,35 +453,53 @@ export class PostgresStore implements Store {
     if (result.hits !== null) for (const i of result.hits.split(',')) add(+i, cached[+i]!);
     if (result.misses !== null)
       for (const [i, version, row] of result.misses) {
-        const record = this.#cache.set(accountFromRow(row));
-        this.#versions.set(record, version);
-        add(i, record);
+        add(i, this.#cached(row, version));
       }
     group.forEach((r, k) => {
       r.resolve(found[k]!);
     });
   }
 
-  async updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean> {
-    const sets: string[] = [];
-    const values: unknown[] = [appKey, accid];
-    const fields: string[] = [];
-    for (const [key, value] of Object.entries(patch)) {
-      const entry = ACCOUNT_COLUMNS[key as AccountField];
-      if (!entry) throw new Error(`unknown account field ${key}`);
-      values.push(toSql(value));
-      sets.push(`${entry[0]} = $${values.length}`);
-      fields.push(key);
+  async updateAccount(
+    appKey: string,
+    accid: string,
+    patch: AccountPatch,
+  ): Promise<AccountRecord | undefined> {
+    // An empty patch writes nothing (an UPDATE would still make a new row version): read instead.
+    if (Object.keys(patch).length === 0) return this.getAccount(appKey, accid);
+    if (this.#closed) throw new Error('store is closed');
+    return new Promise((resolve, reject) => this.#updates.add({ appKey, accid, patch, resolve, reject }));
+  }
+
+  /** A row PostgreSQL just sent, kept with its version for validated reads. */
+  #cached(row: Row, version: string): AccountRecord {
+    const record = this.#cache.set(accountFromRow(row));
+    this.#versions.set(record, version);
+    return record;
+  }
+
+  /** One statement for every update queued during the last turn (postgres-updates.ts). */
+  async #update(group: PendingUpdate[]): Promise<void> {
+    let rows: Row[];
+    let encoded: ReturnType<typeof encodeUpdates>;
+    try {
+      encoded = encodeUpdates(group);
+      rows = (await this.#pool.query<Row>({ ...UPDATE_ACCOUNTS, values: [encoded.rows] })).rows;
+    } catch (err) {
+      // One bad update (a value PostgreSQL refuses) must not fail its neighbours: alone, in order.
+      if (group.length === 1) group[0]!.reject(err);
+      else for (const u of group) await this.#update([u]);
+      return;
     }
-    if (sets.length === 0) return (await this.#query('accountExists', [appKey, accid])).rows.length === 1;
-    // One prepared statement per shape of patch; the set of shapes is small (one per API call kind).
-    const res = await this.#pool.query({
-      // PostgreSQL truncates statement names at 63 bytes: name the shape by a short digest.
-      name: `updateAccount_${hash('sha1', fields.join(','), 'hex').slice(0, 16)}`,
-      text: `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = $1 AND accid = $2`,
-      values,
+    const byKey = new Map<string, AccountRecord>();
+    for (const row of rows)
+      byKey.set(
+        keyOf(row.app_key as string, row.accid as string),
+        this.#cached(row, String(row.row_version)),
+      );
+    group.forEach((u, i) => {
+      u.resolve(byKey.get(encoded.keys[encoded.slot[i]!]!));
     });
-    return res.rowCount === 1;
   }
 
   async countAccounts(appKey: string): Promise<number> {
@@ -518,7 +544,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#inserts.drain(), this.#reads.drain()]);
+    await Promise.all([this.#inserts.drain(), this.#reads.drain(), this.#updates.drain()]);
     const writer = this.#writer;
     if (writer) {
       writer.ref();

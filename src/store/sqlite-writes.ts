@@ -59,6 +59,8 @@ export type WriteOp =
   /** One statement; its value is the number of changed rows. `sql` is a WRITE_SQL name or, for the
    * few statements built per shape (account updates), the SQL text itself. */
   | { kind: 'run'; sql: string; params: Params }
+  /** One statement with a RETURNING clause (account updates); its value is the first row, or null. */
+  | { kind: 'returning'; sql: string; params: Params }
   /** An account insert; `token` is sealed here. Value: true when inserted, false when it existed. */
   | { kind: 'insertAccount'; params: AccountInsertParams; token: string }
   /** A message and its offline entries, stored together. Value: InsertedMessage. */
@@ -163,7 +165,10 @@ export class SqliteWriteExecutor {
       const op = ops[at]!;
       try {
         // One statement is atomic by itself; several run in a savepoint.
-        values[at] = op.kind === 'run' || op.kind === 'insertAccount' ? this.#run(op) : this.#inSavepoint(op);
+        values[at] =
+          op.kind === 'run' || op.kind === 'returning' || op.kind === 'insertAccount'
+            ? this.#run(op)
+            : this.#inSavepoint(op);
       } catch (err) {
         if (!this.#db.inTransaction) throw err;
         values[at] = null;
@@ -179,6 +184,8 @@ export class SqliteWriteExecutor {
     switch (op.kind) {
       case 'run':
         return this.#stmt(op.sql).run(bindable(op.params)).changes;
+      case 'returning':
+        return this.#stmt(op.sql).get(bindable(op.params)) ?? null;
       case 'insertAccount': {
         if (!this.#vault) throw new Error('the store has no sealing key (useSealingKey was not called)');
         const p = op.params;

@@ -265,7 +265,11 @@ export class SqliteStore implements Store {
     return found;
   }
 
-  async updateAccount(appKey: string, accid: string, patch: AccountPatch): Promise<boolean> {
+  async updateAccount(
+    appKey: string,
+    accid: string,
+    patch: AccountPatch,
+  ): Promise<AccountRecord | undefined> {
     const sets: string[] = [];
     const params: Row = { appKey, accid };
     for (const [key, value] of Object.entries(patch)) {
@@ -274,11 +278,15 @@ export class SqliteStore implements Store {
       sets.push(`${column} = @${key}`);
       params[key] = toSql(key, value);
     }
-    if (sets.length === 0) return (await this.getAccount(appKey, accid)) !== undefined;
+    if (sets.length === 0) return this.getAccount(appKey, accid);
     // The statement is prepared per set of columns (the writer keeps a small cache of them).
-    const sql = `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = @appKey AND accid = @accid`;
-    const changes = await this.#writes.submit({ kind: 'run', sql, params }, { appKey, accid });
-    return changes === 1;
+    const sql = `UPDATE accounts SET ${sets.join(', ')} WHERE app_key = @appKey AND accid = @accid RETURNING *`;
+    // The row as this update left it, from the writer (no read-back on this thread).
+    const row = (await this.#writes.submit(
+      { kind: 'returning', sql, params },
+      { appKey, accid },
+    )) as Row | null;
+    return row === null ? undefined : accountFromRow(row);
   }
 
   async countAccounts(appKey: string): Promise<number> {

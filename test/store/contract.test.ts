@@ -244,40 +244,56 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(await store.getAccounts('nope-no-such-app', ['a']), []);
     });
 
-    it('updates the patched fields only; undefined clears; a missing account is false', async () => {
+    it('updates the patched fields only and answers the stored row; undefined clears; a missing account is undefined', async () => {
       const key = await newApp();
       const a = account(key, 'upd', { name: 'old', icon: 'i', email: 'e@x.cn' });
       await store.insertAccount(a);
       const t = token();
-      assert.equal(
-        await store.updateAccount(key, 'upd', {
-          name: 'new',
-          icon: undefined,
-          blocked: true,
-          muteAv: true,
-          gender: 1,
-          tokenSealed: t,
-          updatedAt: 1_800_000_000_000,
-        }),
-        true,
-      );
+      const patch = {
+        name: 'new',
+        icon: undefined,
+        blocked: true,
+        muteAv: true,
+        gender: 1,
+        tokenSealed: t,
+        updatedAt: 1_800_000_000_000,
+      };
+      const updated = await store.updateAccount(key, 'upd', patch);
       const { token: _, ...aStored } = a;
-      assert.deepEqual(
-        plain(await store.getAccount(key, 'upd')),
-        plain({
-          ...aStored,
-          name: 'new',
-          icon: undefined,
-          blocked: true,
-          muteAv: true,
-          gender: 1,
-          tokenSealed: t,
-          updatedAt: 1_800_000_000_000,
-        }),
-      );
-      assert.equal(await store.updateAccount(key, 'missing', { name: 'x' }), false);
-      assert.equal(await store.updateAccount(key, 'upd', {}), true);
-      assert.equal(await store.updateAccount(key, 'missing', {}), false);
+      const expected = plain({ ...aStored, ...patch });
+      assert.deepEqual(plain(updated), expected);
+      assert.deepEqual(plain(await store.getAccount(key, 'upd')), expected);
+      assert.equal(await store.updateAccount(key, 'missing', { name: 'x' }), undefined);
+      assert.deepEqual(plain(await store.updateAccount(key, 'upd', {})), expected);
+      assert.equal(await store.updateAccount(key, 'missing', {}), undefined);
+    });
+
+    it('concurrent updates all apply, in call order, and each caller gets a row that holds its own change', async () => {
+      const key = await newApp();
+      await store.insertAccount(account(key, 'c1', { name: 'n0', sign: 's0' }));
+      await store.insertAccount(account(key, 'c2', { name: 'm0' }));
+      // Issued in one turn: they may share one group (PostgreSQL) or one transaction (SQLite).
+      const calls = [
+        store.updateAccount(key, 'c1', { name: 'n1' }),
+        store.updateAccount(key, 'c2', { name: 'm1', gender: 2 }),
+        store.updateAccount(key, 'c1', { sign: 's1', mute: true }),
+        store.updateAccount(key, 'nobody', { name: 'x' }),
+        store.updateAccount(key, 'c1', { name: 'n2', icon: 'i2' }),
+        store.updateAccount(key, 'c2', { gender: 1 }),
+      ];
+      const [a, b, c, missing, d, e] = await Promise.all(calls);
+      assert.equal(missing, undefined);
+      assert.equal(a?.name !== undefined && ['n1', 'n2'].includes(a.name), true);
+      assert.equal(c?.sign, 's1');
+      assert.equal(c?.mute, true);
+      assert.equal(d?.name, 'n2');
+      assert.equal(d?.icon, 'i2');
+      assert.equal(b?.name, 'm1');
+      assert.equal(e?.gender, 1);
+      const c1 = await store.getAccount(key, 'c1');
+      assert.deepEqual([c1?.name, c1?.sign, c1?.icon, c1?.mute], ['n2', 's1', 'i2', true]);
+      const c2 = await store.getAccount(key, 'c2');
+      assert.deepEqual([c2?.name, c2?.gender], ['m1', 1]);
     });
 
     it('inserts a batch in one go: per item true, false for an existing or repeated accid', async () => {

@@ -17,6 +17,21 @@ const KEY = randomBytes(32);
 
 const SKIP = await pgSkip();
 
+/** Runs `fn` and counts the grouped update statements sent meanwhile (every pool's query goes through the prototype). */
+async function updateStatements<T>(fn: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  const original = pg.Pool.prototype.query;
+  let statements = 0;
+  pg.Pool.prototype.query = function (this: pg.Pool, ...args: unknown[]) {
+    if ((args[0] as { name?: string } | undefined)?.name === 'updateAccounts') statements++;
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    return { result: await fn(), statements };
+  } finally {
+    pg.Pool.prototype.query = original;
+  }
+}
+
 // Inserts on the insert thread (the default) and on the event loop: the same answers.
 for (const insertThread of [true, false])
   describe(`PostgresStore insert batches and grouped reads (insertThread ${insertThread})`, {
@@ -187,6 +202,57 @@ for (const insertThread of [true, false])
       assert.deepEqual(await store.getAccounts(key, ['x\udc00', 'lone\ud800']), []);
     });
 
+    it('updates of one turn go as one statement; one PostgreSQL refuses fails only its caller', async () => {
+      const key = await newApp();
+      for (const id of ['p', 'q', 'r']) await store.insertAccount(newAccount(key, id, { name: id }));
+      // Valid updates of one turn, two of them to the same account: one statement.
+      const good = await updateStatements(() =>
+        Promise.all([
+          store.updateAccount(key, 'p', { name: 'p1' }),
+          store.updateAccount(key, 'q', { name: 'q1' }),
+          store.updateAccount(key, 'p', { icon: 'pi' }),
+        ]),
+      );
+      assert.equal(good.statements, 1);
+      assert.deepEqual(
+        good.result.map((r) => [r?.name, r?.icon]),
+        [
+          ['p1', 'pi'],
+          ['q1', undefined],
+          ['p1', 'pi'],
+        ],
+      );
+      const bad = await updateStatements(() =>
+        Promise.allSettled([
+          store.updateAccount(key, 'p', { name: 'p2' }),
+          store.updateAccount(key, 'q', { gender: 70_000 }), // out of smallint's range: refused
+          store.updateAccount(key, 'r', { name: 'r\ud800' }),
+          store.updateAccount(key, 'p', { sign: 'ps' }),
+        ]),
+      );
+      // The group's statement failed, then each update ran alone, in order: 1 + 4.
+      assert.equal(bad.statements, 5);
+      const settled = bad.result;
+      const [a, , c, d] = settled;
+      assert.deepEqual(
+        settled.map((x) => x.status),
+        ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      );
+      assert.equal(a.status === 'fulfilled' && a.value?.name, 'p2');
+      assert.equal(c.status === 'fulfilled' && c.value?.name, 'r\ufffd');
+      assert.equal(d.status === 'fulfilled' && d.value?.sign, 'ps');
+      assert.deepEqual(
+        (await store.getAccounts(key, ['p', 'q', 'r']))
+          .map((r) => [r.accid, r.name, r.sign, r.gender])
+          .sort(),
+        [
+          ['p', 'p2', 'ps', 0],
+          ['q', 'q1', undefined, 0],
+          ['r', 'r\ufffd', undefined, 0],
+        ],
+      );
+    });
+
     it("a cached account is never served stale: another node's update, an operator's UPDATE, a re-created row", async () => {
       const key = await newApp();
       const other = await open(2); // a second node on the same database
@@ -195,7 +261,7 @@ for (const insertThread of [true, false])
         assert.equal((await store.getAccount(key, 'x'))?.name, 'v1');
         assert.equal((await store.getAccounts(key, ['x']))[0]?.name, 'v1'); // now cached here
 
-        assert.equal(await other.updateAccount(key, 'x', { name: 'v2' }), true);
+        assert.equal((await other.updateAccount(key, 'x', { name: 'v2' }))?.name, 'v2');
         assert.equal((await store.getAccount(key, 'x'))?.name, 'v2');
         assert.equal((await store.getAccounts(key, ['x']))[0]?.name, 'v2');
 

@@ -55,7 +55,7 @@ describe('SqliteStore account cache', () => {
   it("drops a row this store updated, before the update's caller is answered", async () => {
     await server.insertAccount(account('b', 'B'));
     assert.equal((await server.getAccount(APP, 'b'))?.name, 'B');
-    assert.equal(await server.updateAccount(APP, 'b', { name: 'B2' }), true);
+    assert.equal((await server.updateAccount(APP, 'b', { name: 'B2' }))?.name, 'B2');
     assert.equal((await server.getAccount(APP, 'b'))?.name, 'B2');
     assert.deepEqual((await server.getAccounts(APP, ['b', 'a'])).map((r) => r.name).sort(), ['A', 'B2']);
   });
@@ -65,7 +65,7 @@ describe('SqliteStore account cache', () => {
     assert.equal((await server.getAccount(APP, 'c'))?.name, 'C');
     assert.equal((await server.getAccounts(APP, ['c', 'a'])).length, 2);
     // Another handle on the file (a CLI import while the server runs) changes the row...
-    assert.equal(await tool.updateAccount(APP, 'c', { name: 'C-by-tool' }), true);
+    assert.equal((await tool.updateAccount(APP, 'c', { name: 'C-by-tool' }))?.name, 'C-by-tool');
     // ...and the server's next reads see it, single and batched.
     assert.equal((await server.getAccount(APP, 'c'))?.name, 'C-by-tool');
     assert.equal((await server.getAccounts(APP, ['c']))[0]?.name, 'C-by-tool');
@@ -96,7 +96,7 @@ describe('SqliteStore account cache', () => {
       const ours = Array.from({ length: 5 }, (_, k) => server.insertAccount(account(`e${i}_${k}`, 'X')));
       await new Promise((r) => setImmediate(r));
       // ...while another process changes a row we have cached.
-      assert.equal(await tool.updateAccount(APP, 'e', { name: `E${i}` }), true);
+      assert.equal((await tool.updateAccount(APP, 'e', { name: `E${i}` }))?.name, `E${i}`);
       let done = false;
       const more = server.insertAccount(account(`e${i}_more`, 'X')).then(() => {
         done = true;

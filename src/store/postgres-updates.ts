@@ -1,0 +1,101 @@
+/**
+ * Account updates on PostgreSQL, grouped like the inserts: the updates queued during one event-loop
+ * turn go to PostgreSQL as ONE statement (one transaction, one WAL flush, one round trip), whatever
+ * columns each of them sets. Every row carries a bit mask of the columns its patch names; a column
+ * outside the mask keeps its value. The statement returns each updated row, so the caller gets the
+ * account as stored without reading it back.
+ *
+ * Several updates of one account in the same group are merged in arrival order (a later value of a
+ * field wins, as if they had run one after the other) and all of them get the merged row: they were
+ * concurrent, and that order is one they could have run in.
+ */
+import type { AccountPatch, AccountRecord } from './port.js';
+import { ACCOUNT_COLUMNS, type AccountField, wellFormed } from './postgres-inserts.js';
+
+/** The fields an update may set, in the order of a JSON row after [app key, accid, mask]. */
+const UPDATE_FIELDS = (Object.keys(ACCOUNT_COLUMNS) as AccountField[]).filter((f) => f !== 'createdAt');
+type UpdateField = (typeof UPDATE_FIELDS)[number];
+/** Each field's position in UPDATE_FIELDS: its bit in the mask is 1 << position. */
+const POSITION = new Map(UPDATE_FIELDS.map((f, i) => [f as string, i]));
+const TEXT = new Set(UPDATE_FIELDS.filter((f) => ACCOUNT_COLUMNS[f][1] === 'text'));
+if (UPDATE_FIELDS.length > 30) throw new Error('an update mask holds 30 fields at most');
+
+function valueSql(f: AccountField, at: number): string {
+  const [, type] = ACCOUNT_COLUMNS[f];
+  const v = `(u.r->>${at})`;
+  return type === 'bytea' ? `decode(${v}, 'hex')` : type === 'text' ? v : `${v}::${type}`;
+}
+
+/** One statement for a whole group: the rows as one JSON parameter, each answered by RETURNING. */
+export const UPDATE_ACCOUNTS = {
+  name: 'updateAccounts',
+  text: `UPDATE accounts AS a SET ${UPDATE_FIELDS.map((f, i) => {
+    const column = ACCOUNT_COLUMNS[f][0];
+    return `${column} = CASE WHEN u.m & ${1 << i} <> 0 THEN ${valueSql(f, i + 3)} ELSE a.${column} END`;
+  }).join(',\n    ')}
+    FROM (SELECT r, (r->>2)::int AS m FROM jsonb_array_elements($1::jsonb) AS x(r)) AS u
+    WHERE a.app_key = u.r->>0 AND a.accid = u.r->>1
+    RETURNING a.*`,
+};
+
+export interface PendingUpdate {
+  appKey: string;
+  accid: string;
+  /** Not empty (an empty patch writes nothing: the store reads the account instead). */
+  patch: AccountPatch;
+  /** The account as stored after the group, undefined when it does not exist. */
+  resolve: (record: AccountRecord | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface EncodedUpdates {
+  /** The JSON parameter of UPDATE_ACCOUNTS: one row per account. */
+  rows: string;
+  /** Each account's key (`keyOf`), in the order of `rows`. */
+  keys: string[];
+  /** For each update of the group, the position of its account in `keys`. */
+  slot: number[];
+}
+
+export const keyOf = (appKey: string, accid: string): string => `${appKey}\u0000${accid}`;
+
+/**
+ * The group's rows, each account once with its updates merged in order. Throws on a field that is
+ * not an account column (a programming error: AccountPatch names only columns).
+ */
+export function encodeUpdates(group: readonly PendingUpdate[]): EncodedUpdates {
+  const keys: string[] = [];
+  const slot: number[] = [];
+  const rows: unknown[][] = [];
+  const index = new Map<string, number>();
+  for (const u of group) {
+    const key = keyOf(u.appKey, u.accid);
+    let account = index.get(key);
+    if (account === undefined) {
+      account = rows.length;
+      index.set(key, account);
+      keys.push(key);
+      const row: unknown[] = new Array(UPDATE_FIELDS.length + 3).fill(null);
+      row[0] = wellFormed(u.appKey);
+      row[1] = wellFormed(u.accid);
+      row[2] = 0;
+      rows.push(row);
+    }
+    slot.push(account);
+    const row = rows[account]!;
+    for (const field in u.patch) {
+      const at = POSITION.get(field);
+      if (at === undefined) throw new Error(`unknown account field ${field}`);
+      row[2] = (row[2] as number) | (1 << at);
+      row[3 + at] = encodeValue(field as UpdateField, u.patch[field as UpdateField]);
+    }
+  }
+  return { rows: JSON.stringify(rows), keys, slot };
+}
+
+function encodeValue(field: UpdateField, v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+  if (typeof v === 'string' && TEXT.has(field)) return wellFormed(v);
+  return v;
+}
