@@ -9,22 +9,34 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { auditDataDir, createApp, createUntilKilled, newLedger, serveChild } from '../test/helpers/crash.js';
+import { parseBenchArgs, usageError } from './lib/cli.js';
 
-const { values: opt } = parseArgs({
-  options: {
+const COMMAND = 'npm run bench:crash';
+const opt = parseBenchArgs(
+  {
     cycles: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '32' },
     'max-delay': { type: 'string', default: '2000' },
     durability: { type: 'string', default: 'full' },
   },
-});
-const cycles = Number(opt.cycles);
-const concurrency = Number(opt.concurrency);
-const maxDelay = Number(opt['max-delay']);
-if (!(cycles >= 1 && cycles <= 1000 && concurrency >= 1 && concurrency <= 512 && maxDelay >= 1))
-  throw new Error('bad options');
+  `${COMMAND} -- [--cycles 10] [--concurrency 32] [--max-delay 2000] [--durability full|normal]
+
+Kills a creating server with SIGKILL --cycles times (after up to --max-delay ms each), restarts it,
+then checks that every answered account exists with a token that verifies.`,
+  COMMAND,
+);
+const int = (name: string, v: string, min: number, max: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    usageError(`--${name} must be an integer in ${min}..${max}`, COMMAND);
+  return n;
+};
+const cycles = int('cycles', opt.cycles!, 1, 1000);
+const concurrency = int('concurrency', opt.concurrency!, 1, 512);
+const maxDelay = int('max-delay', opt['max-delay']!, 1, 600_000);
+if (opt.durability !== 'full' && opt.durability !== 'normal')
+  usageError('--durability must be full or normal', COMMAND);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'nimbase-crash-'));
 try {

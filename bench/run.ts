@@ -26,9 +26,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, setPriority, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { signedCall } from '../src/client/server-api.js';
+import { parseBenchArgs, usageError } from './lib/cli.js';
 import { type GatewayReport, gatewayMarkdown, runGateway } from './lib/gateway-run.js';
 import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/loaders.js';
 import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './lib/proc.js';
@@ -36,8 +36,19 @@ import { markdownReport, type ScenarioResult } from './lib/report.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const { values: opt } = parseArgs({
-  options: {
+const USAGE = `
+npm run bench -- [--duration 10] [--warmup 3] [--connections 64] [--threads 1] [--rounds 1]
+                 [--scenario NAME]... [--durability full|normal] [--loader wrk|autocannon]
+                 [--no-build] [--cpu-prof] [--nice=-10] [--server <dist/cli.js>]
+                 [--database-url postgres://…] [--baseline-duration 10]
+                 [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
+                 [--gateway-packet-rate 1000000] [--gateway-rate 5000]
+
+Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, gateway (a filter that is not a full name selects
+every scenario containing it). Results go to bench/results/<time>.json and .md; docs/benchmarks.md
+explains every column.`;
+const opt = parseBenchArgs(
+  {
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     connections: { type: 'string', default: '64' },
@@ -62,11 +73,14 @@ const { values: opt } = parseArgs({
     // Another build's dist/cli.js to measure instead of this one (before/after comparisons).
     server: { type: 'string' },
   },
-});
+  USAGE,
+  'npm run bench',
+);
+const fail = (message: string): never => usageError(message, 'npm run bench');
 
 const int = (name: string, v: string, min: number, max: number) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be ${min}..${max}`);
+  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer in ${min}..${max}`);
   return n;
 };
 const duration = int('duration', opt.duration!, 1, 600);
@@ -78,11 +92,10 @@ const baselineDuration =
 const rounds = int('rounds', opt.rounds!, 1, 50);
 const connections = int('connections', opt.connections!, 1, 1024);
 const threads = int('threads', opt.threads!, 1, 16);
-if (opt.durability !== 'full' && opt.durability !== 'normal')
-  throw new Error('--durability must be full or normal');
+if (opt.durability !== 'full' && opt.durability !== 'normal') fail('--durability must be full or normal');
 const durability = opt.durability;
 const loader: LoaderName = (opt.loader as LoaderName | undefined) ?? (wrkAvailable() ? 'wrk' : 'autocannon');
-if (loader !== 'wrk' && loader !== 'autocannon') throw new Error('--loader must be wrk or autocannon');
+if (loader !== 'wrk' && loader !== 'autocannon') fail('--loader must be wrk or autocannon');
 // On a shared machine, `--nice=-10` (root) lets the servers and the load generator (children inherit
 // the niceness) run ahead of unrelated work, so the figures describe nimbase, not the neighbours.
 if (opt.nice !== undefined) setPriority(int('nice', opt.nice, -20, 19));
@@ -94,6 +107,8 @@ const scenarios = SCENARIOS.filter(
     filters.some((f) => (SCENARIOS.some((x) => x.name === f) ? s.name === f : s.name.includes(f))),
 );
 const gatewayWanted = filters.length === 0 || filters.some((f) => 'gateway'.includes(f));
+if (scenarios.length === 0 && !gatewayWanted)
+  fail(`no scenario matches ${filters.join(', ')} (see the list in --help)`);
 const gatewayPairs = int('gateway-pairs', opt['gateway-pairs']!, 1, 2000);
 const gatewayWindow = int('gateway-window', opt['gateway-window']!, 1, 64);
 const sessions = int('sessions', opt.sessions!, 0, 20000);
@@ -104,7 +119,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const pgUrl = opt['database-url'];
 if (pgUrl !== undefined && !/^postgres(ql)?:\/\//.test(pgUrl))
-  throw new Error('--database-url must be a postgres:// URL (SQLite is the default)');
+  fail('--database-url must be a postgres:// URL (SQLite is the default)');
 
 /** A fresh PostgreSQL database for one scenario, on the --database-url server. */
 async function freshDatabase(index: number): Promise<{ url: string; drop(): Promise<void> }> {

@@ -18,7 +18,7 @@ export type LoaderName = 'wrk' | 'autocannon';
 export interface LoadSpec {
   port: number;
   path: string;
-  /** Form body; every `{n}` becomes a value unique to the request. */
+  /** Form body; every `{n}` becomes a value unique to the request, `{m}` that request's number modulo 1000. */
   bodyTemplate: string;
   appKey: string;
   appSecret: string;
@@ -154,7 +154,7 @@ async function runAutocannon(s: LoadSpec): Promise<LoadResult> {
               CheckSum: hash('sha1', s.appSecret + n + curTime, 'hex'),
               'Content-Type': 'application/x-www-form-urlencoded;charset=utf-8',
             },
-            body: s.bodyTemplate.replaceAll('{n}', n),
+            body: s.bodyTemplate.replaceAll('{n}', n).replaceAll('{m}', String(counter % 1000)),
           };
         },
         onResponse: (status, body) => {

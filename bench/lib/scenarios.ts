@@ -7,7 +7,7 @@
 export interface Scenario {
   name: string;
   path: string;
-  /** Form body; `{n}` becomes a value unique to each request. */
+  /** Form body; `{n}` becomes a value unique to each request, `{m}` a number in 0..999 (round robin). */
   bodyTemplate: string;
   /** The code every answer should carry. */
   expectCode: number;
@@ -59,5 +59,13 @@ export const SCENARIOS: Scenario[] = [
     bodyTemplate: 'accid=seed0&name=n{n}&sign=bench',
     expectCode: 200,
     seedAccids: seeds(1),
+  },
+  {
+    // The same call spread over 1,000 accounts: concurrent updates rarely share an account.
+    name: 'updateUinfo-1000',
+    path: '/nimserver/user/updateUinfo.action',
+    bodyTemplate: 'accid=seed{m}&name=n{n}&sign=bench',
+    expectCode: 200,
+    seedAccids: seeds(1000),
   },
 ];

@@ -1,6 +1,7 @@
 -- wrk script for nimbase: every request is a real signed server-API call (spec/auth.md):
 -- CheckSum = sha1(AppSecret .. Nonce .. CurTime) computed per request with a unique Nonce, and
--- `{n}` in the body template replaced by a per-thread counter (unique accids for creates).
+-- `{n}` in the body template replaced by a per-thread counter (unique accids for creates), `{m}` by
+-- that counter modulo 1000 (round robin over seed0..seed999).
 -- Arguments (after `--`): appKey appSecret path runId bodyTemplate
 -- Written by bench/run.ts; results are printed as one JSON line prefixed with BENCH_JSON.
 local bit = require("bit")
@@ -70,7 +71,7 @@ function request()
   counter = counter + 1
   local n = runId .. "t" .. threadId .. "n" .. counter
   local curTime = tostring(os.time())
-  local body = gsub(template, "{n}", n)
+  local body = gsub(gsub(template, "{n}", n), "{m}", tostring(counter % 1000))
   return wrk.format("POST", path, {
     ["AppKey"] = appKey,
     ["Nonce"] = n,
