@@ -64,25 +64,26 @@ export const keyOf = (appKey: string, accid: string): string => `${appKey}\u0000
  * not an account column (a programming error: AccountPatch names only columns).
  */
 export function encodeUpdates(group: readonly PendingUpdate[]): EncodedUpdates {
-  const keys: string[] = [];
-  const slot: number[] = [];
-  const rows: unknown[][] = [];
+  const merged: { key: string; row: unknown[] }[] = [];
+  const first: number[] = [];
   const index = new Map<string, number>();
   for (const u of group) {
-    const key = keyOf(u.appKey, u.accid);
+    // The key as PostgreSQL will store and return it (see wellFormed).
+    const appKey = wellFormed(u.appKey);
+    const accid = wellFormed(u.accid);
+    const key = keyOf(appKey, accid);
     let account = index.get(key);
     if (account === undefined) {
-      account = rows.length;
+      account = merged.length;
       index.set(key, account);
-      keys.push(key);
       const row: unknown[] = new Array(UPDATE_FIELDS.length + 3).fill(null);
-      row[0] = wellFormed(u.appKey);
-      row[1] = wellFormed(u.accid);
+      row[0] = appKey;
+      row[1] = accid;
       row[2] = 0;
-      rows.push(row);
+      merged.push({ key, row });
     }
-    slot.push(account);
-    const row = rows[account]!;
+    first.push(account);
+    const row = merged[account]!.row;
     for (const field in u.patch) {
       const at = POSITION.get(field);
       if (at === undefined) throw new Error(`unknown account field ${field}`);
@@ -90,7 +91,18 @@ export function encodeUpdates(group: readonly PendingUpdate[]): EncodedUpdates {
       row[3 + at] = encodeValue(field as UpdateField, u.patch[field as UpdateField]);
     }
   }
-  return { rows: JSON.stringify(rows), keys, slot };
+  // Rows in key order: statements (of this node or another) lock the rows they share in the same
+  // order, so two of them cannot deadlock each other.
+  const order = merged.map((_, i) => i).sort((a, b) => (merged[a]!.key < merged[b]!.key ? -1 : 1));
+  const position = new Array<number>(merged.length);
+  order.forEach((m, i) => {
+    position[m] = i;
+  });
+  return {
+    rows: JSON.stringify(order.map((m) => merged[m]!.row)),
+    keys: order.map((m) => merged[m]!.key),
+    slot: first.map((m) => position[m]!),
+  };
 }
 
 function encodeValue(field: UpdateField, v: unknown): unknown {

@@ -26,13 +26,14 @@ const SIGN = 6;
 describe('encodeUpdates', () => {
   it('one row per account; a later update of a field wins; the mask is the union of the fields named', () => {
     const e = encodeUpdates([
-      update('k', 'a', { name: 'n1', icon: 'i1' }),
       update('k', 'b', { sign: 's' }),
-      update('k', 'a', { name: 'n2', icon: undefined }),
+      update('k', 'a', { name: 'n1', icon: 'i1' }),
       update('other', 'a', { name: 'x' }),
+      update('k', 'a', { name: 'n2', icon: undefined }),
     ]);
+    // In key order (every statement locks shared rows in the same order), each update pointing at its row.
     assert.deepEqual(e.keys, [keyOf('k', 'a'), keyOf('k', 'b'), keyOf('other', 'a')]);
-    assert.deepEqual(e.slot, [0, 1, 0, 2]);
+    assert.deepEqual(e.slot, [1, 0, 2, 0]);
     const rows = JSON.parse(e.rows) as unknown[][];
     assert.equal(rows.length, 3);
     const [a, b] = rows;
