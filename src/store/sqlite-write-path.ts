@@ -60,14 +60,19 @@ export function answerGroup(batches: readonly Settled<Answerable>[], result: Gro
   }
 }
 
-/** Told about every committed group before its callers are answered. */
 export interface AccountKey {
   appKey: string;
   accid: string;
 }
 
+/**
+ * Told about every committed group before its callers are answered: the accounts its ops may have
+ * changed, with each op's value (undefined when the op failed) in the same order, and the write
+ * generation before and after the group.
+ */
 export type CommitListener = (
   touched: readonly AccountKey[],
+  values: readonly unknown[],
   before: number | undefined,
   after: number | undefined,
 ) => void;
@@ -106,9 +111,21 @@ export abstract class WritePath {
   protected settle(batches: readonly Settled[], result: GroupResult): void {
     if (this.onCommit) {
       const touched: AccountKey[] = [];
-      for (const batch of batches)
-        for (const p of batch.pending ?? []) if (p.touches !== undefined) touched.push(p.touches);
-      this.onCommit(touched, result.before, result.after);
+      const values: unknown[] = [];
+      let failed: Set<number> | undefined;
+      let start = 0;
+      for (const { pending, count } of batches) {
+        if (pending)
+          for (let i = 0; i < pending.length; i++) {
+            const key = pending[i]!.touches;
+            if (key === undefined) continue;
+            if (result.failures.length > 0) failed ??= new Set(result.failures.map((f) => f.at));
+            touched.push(key);
+            values.push(failed?.has(start + i) ? undefined : result.values[start + i]);
+          }
+        start += count;
+      }
+      this.onCommit(touched, values, result.before, result.after);
     }
     answerGroup(batches, result);
   }

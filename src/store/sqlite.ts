@@ -118,10 +118,18 @@ export class SqliteStore implements Store {
         ? new InProcessWriter(this.#db)
         : new ThreadWriter(options.path, durability);
     this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
-    this.#writes.onCommit = (touched, before, after) => {
-      for (const t of touched) this.#cache.delete(t.appKey, t.accid);
+    this.#writes.onCommit = (touched, values, before, after) => {
       // A generation we did not write in between: another process (a CLI import, say) committed.
       if (before !== this.#known) this.#cache.clear();
+      else
+        for (let i = 0; i < touched.length; i++) {
+          const t = touched[i]!;
+          const row = values[i];
+          // An update's RETURNING row is the account as of `after`, which the cache now reflects
+          // (the later of two updates in one group comes later here); anything else is dropped.
+          if (row !== null && typeof row === 'object') this.#cache.set(accountFromRow(row as Row));
+          else this.#cache.delete(t.appKey, t.accid);
+        }
       this.#known = after;
     };
   }
@@ -453,11 +461,15 @@ function accountParams(a: NewAccountRecord): AccountInsertParams {
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
 
+/** A BLOB that crossed from the writer thread arrives as a plain Uint8Array: the same bytes as a Buffer. */
+const asBuffer = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
 function accountFromRow(r: Row): AccountRecord {
   return {
     appKey: r.app_key as string,
     accid: r.accid as string,
-    tokenSealed: r.token_sealed as Buffer,
+    tokenSealed: asBuffer(r.token_sealed as Uint8Array),
     name: str(r.name),
     icon: str(r.icon),
     sign: str(r.sign),

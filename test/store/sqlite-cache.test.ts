@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { newAccount } from '../helpers/accounts.js';
 
@@ -50,6 +51,30 @@ describe('SqliteStore account cache', () => {
     assert.ok(Object.isFrozen(first));
     const [viaBatch] = await server.getAccounts(APP, ['a']);
     assert.equal(viaBatch, first);
+  });
+
+  it('keeps the row an update of its own returned: the next read of it needs no statement', async () => {
+    await server.insertAccount(account('u', 'U'));
+    assert.equal((await server.getAccount(APP, 'u'))?.name, 'U');
+    await server.updateAccount(APP, 'u', { name: 'U2', sign: 's' });
+    // Count the statements that read a row (better-sqlite3's Statement#get, on every connection).
+    const db = new Database(':memory:');
+    const proto = Object.getPrototypeOf(db.prepare('SELECT 1')) as { get: (...a: unknown[]) => unknown };
+    db.close();
+    const original = proto.get;
+    let reads = 0;
+    proto.get = function (this: { source: string }, ...args: unknown[]) {
+      if (this.source.includes('FROM accounts')) reads++;
+      return original.apply(this, args);
+    };
+    try {
+      const got = await server.getAccount(APP, 'u');
+      assert.deepEqual([got?.name, got?.sign], ['U2', 's']);
+      assert.ok(Object.isFrozen(got));
+    } finally {
+      proto.get = original;
+    }
+    assert.equal(reads, 0);
   });
 
   it("drops a row this store updated, before the update's caller is answered", async () => {
