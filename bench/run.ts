@@ -20,7 +20,8 @@
  * server (nimbase_bench_<pid>_<n>, dropped afterwards) instead of a SQLite file.
  *
  * The client-gateway scenarios (bench/lib/gateway.ts, `--scenario gateway` alone) run after the HTTP
- * ones against their own ceiling, a bare `ws` relay (bench/relay-server.mjs).
+ * ones against their own ceiling, a bare `ws` relay (bench/relay-server.mjs); with --database-url,
+ * on PostgreSQL too.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -370,21 +371,27 @@ try {
   }
   if (gatewayWanted) {
     log('client gateway (bare ws relay, then nimbase)…');
-    gateway = await runGateway({
-      root: ROOT,
-      cli,
-      dataDir: join(workDir, 'gateway'),
-      durability,
-      pairs: gatewayPairs,
-      window: gatewayWindow,
-      seconds: duration,
-      sessions,
-      packetRate: gatewayPacketRate,
-      fixedRate: gatewayRate,
-      warmup,
-      cpuProfDir: opt['cpu-prof'] ? profDir : undefined,
-      log,
-    });
+    const db = pgUrl === undefined ? undefined : await freshDatabase(10_000);
+    try {
+      gateway = await runGateway({
+        root: ROOT,
+        cli,
+        dataDir: join(workDir, 'gateway'),
+        databaseUrl: db?.url,
+        durability,
+        pairs: gatewayPairs,
+        window: gatewayWindow,
+        seconds: duration,
+        sessions,
+        packetRate: gatewayPacketRate,
+        fixedRate: gatewayRate,
+        warmup,
+        cpuProfDir: opt['cpu-prof'] ? profDir : undefined,
+        log,
+      });
+    } finally {
+      await db?.drop();
+    }
   }
 } finally {
   rmSync(workDir, { recursive: true, force: true });

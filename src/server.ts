@@ -90,8 +90,9 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     o.runtime.bus,
     now,
     (err) => o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
-    // SQLite queues inserts for its group commit in call order; PostgreSQL's pool may reorder them.
-    o.runtime.store.kind === 'sqlite',
+    // Both stores insert messages in call order: SQLite's group commit queue, and PostgreSQL's
+    // message groups (one statement at a time, rows in order; postgres-messages.ts).
+    true,
   );
   const gateway = mountGateway(app, {
     runtime: o.runtime,

@@ -30,6 +30,8 @@ export interface GatewayReport {
   fixedRate: (FlowResult & Cpu) | undefined;
   /** The server's `--gateway-packet-rate` for this run. */
   packetRate: number;
+  /** The server's store: 'sqlite' (its data dir) or 'postgres' (`--database-url`). */
+  store: 'sqlite' | 'postgres';
   /** Idle logged-in sessions on the fresh server (before any message flow). */
   sessions: IdleSessions | undefined;
   /** Idle connections to the bare relay, measured the same way (forced GC before each reading). */
@@ -41,6 +43,8 @@ interface Options {
   root: string;
   cli: string;
   dataDir: string;
+  /** A PostgreSQL database for the server (else SQLite in dataDir). */
+  databaseUrl: string | undefined;
   durability: string;
   pairs: number;
   window: number;
@@ -145,10 +149,11 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
   }
   o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
 
+  const dbArgs = o.databaseUrl === undefined ? [] : ['--database-url', o.databaseUrl];
   const creds = JSON.parse(
     execFileSync(
       process.execPath,
-      [o.cli, 'app', 'create', '--name', 'bench', '--json', '--data-dir', o.dataDir],
+      [o.cli, 'app', 'create', '--name', 'bench', '--json', '--data-dir', o.dataDir, ...dbArgs],
       {
         encoding: 'utf8',
       },
@@ -162,6 +167,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
       'serve',
       '--data-dir',
       o.dataDir,
+      ...dbArgs,
       '--port',
       '0',
       '--log-level',
@@ -241,6 +247,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
       nimbase,
       fixedRate,
       packetRate: o.packetRate,
+      store: o.databaseUrl === undefined ? 'sqlite' : 'postgres',
       sessions,
       relaySessions,
       hostCpuPressure: cpuPressure(),
@@ -267,7 +274,7 @@ export function gatewayMarkdown(
     '',
     `## Client gateway, ${new Date().toISOString()}`,
     '',
-    `${m.nproc}× ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. Load generator in the bench process, server in its own.`,
+    `${m.nproc}× ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}. Load generator in the bench process, server in its own; store ${g.store}.`,
     '',
     `Server started with \`--gateway-packet-rate ${g.packetRate}\` (production default 50): senders are paced at 90 % of it, so the cap column shows what the rate limit let them offer; a cap far above the delivered rate means the limit did not bound the run.`,
     '',

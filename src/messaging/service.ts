@@ -37,8 +37,9 @@ export class MessagingService {
     /** A failed real-time announcement loses nothing (the offline entry stays); it is reported here. */
     private readonly onPublishError: (err: unknown) => void = () => {},
     /**
-     * The store performs message inserts in the order they are called (SQLite's group commit
-     * queue): a sender's next send may then start as soon as this one's insert is queued.
+     * The store performs message inserts in the order they are called (both of nimbase's stores
+     * do: they queue them for group commit): a sender's next send may then start as soon as this
+     * one's insert is queued.
      */
     private readonly insertsInCallOrder = false,
   ) {}

@@ -2,11 +2,22 @@
  * The MessageStore port on PostgreSQL, kept apart from the account adapter so the PostgreSQL store
  * delegates to it (`insertMessage = (m, o) => this.#messages.insertMessage(m, o)` …) and adds
  * POSTGRES_MESSAGES_MIGRATION to its list. Every write is one statement (autocommit), so it is
- * atomic and safe across nodes without read-then-write: the message and its offline entries go in
+ * atomic and safe across nodes without read-then-write: a message and its offline entries go in
  * together or not at all.
+ *
+ * Writes are grouped like the account inserts (postgres-batches.ts): the messages stored during one
+ * event-loop turn go as ONE statement (one transaction, one WAL flush, one round trip), and so do
+ * the offline acks. One message statement runs at a time and its rows are inserted in call order,
+ * so messages are stored (and numbered) in the order they were sent, as on SQLite: a sender's next
+ * message may be queued before this one is stored.
  */
 import type pg from 'pg';
 import { type MessageRecord, type MessageStore, messageInsertValues, type NewMessage } from './port.js';
+import { TurnBatcher } from './postgres-batches.js';
+import { wellFormed } from './postgres-inserts.js';
+
+/** Messages (acks) of one statement at most; more wait for the next. */
+const MAX_GROUP = 1000;
 
 /** Version 10 mirrors migrations/sqlite.ts (gateway range 10–19). */
 export const POSTGRES_MESSAGES_MIGRATION = {
@@ -34,50 +45,146 @@ export const POSTGRES_MESSAGES_MIGRATION = {
 } as const;
 
 const SQL = {
-  insertMessage: `WITH m AS (
+  // The group as one JSON array of [app_key, scene, from, to, id_client, time, fields, [offline…]],
+  // inserted in array order (ids ascend with it). A message whose idClient the sender used before
+  // (here or in an earlier row of the same group) is not inserted and not returned.
+  insertMessages: `WITH input AS (
+      SELECT x.r, x.ord FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, ord)
+    ), m AS (
       INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
-      VALUES ($1, $2, $3, $4, $5, $6, $7)
+      SELECT r->>0, (r->>1)::smallint, r->>2, r->>3, r->>4, (r->>5)::bigint, r->>6 FROM input ORDER BY ord
       ON CONFLICT (app_key, from_accid, id_client) DO NOTHING
-      RETURNING id
+      RETURNING id, app_key, from_accid, id_client
     ), o AS (
       INSERT INTO offline_messages (app_key, accid, message_id)
-      SELECT $1, a, m.id FROM m, unnest($8::text[]) AS a
+      SELECT m.app_key, a.accid, m.id
+      FROM m JOIN input i ON i.r->>0 = m.app_key AND i.r->>2 = m.from_accid AND i.r->>4 = m.id_client
+      CROSS JOIN LATERAL jsonb_array_elements_text(i.r->7) AS a(accid)
       ON CONFLICT DO NOTHING
     )
-    SELECT id FROM m`,
+    SELECT id, app_key, from_accid, id_client FROM m`,
+  // The acks of a group as one JSON array of [app_key, accid, [message id…]].
+  ackOffline: `DELETE FROM offline_messages o
+    USING (SELECT r->>0 AS app_key, r->>1 AS accid, i::bigint AS message_id
+      FROM jsonb_array_elements($1::jsonb) AS x(r), jsonb_array_elements_text(r->2) AS i) AS d
+    WHERE o.app_key = d.app_key AND o.accid = d.accid AND o.message_id = d.message_id
+    RETURNING o.app_key, o.accid, o.message_id`,
   getMessageByClientId: 'SELECT * FROM messages WHERE app_key = $1 AND from_accid = $2 AND id_client = $3',
   listOffline: `SELECT m.* FROM offline_messages o JOIN messages m ON m.id = o.message_id
     WHERE o.app_key = $1 AND o.accid = $2 ORDER BY o.message_id LIMIT $3`,
-  ackOffline:
-    'DELETE FROM offline_messages WHERE app_key = $1 AND accid = $2 AND message_id = ANY($3::bigint[])',
 } as const;
+
+interface PendingMessage {
+  message: NewMessage;
+  offlineFor: readonly string[];
+  resolve: (r: { message: MessageRecord; inserted: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingAck {
+  appKey: string;
+  accid: string;
+  ids: readonly number[];
+  resolve: (removed: number) => void;
+  reject: (err: unknown) => void;
+}
+
+const key3 = (a: string, b: string, c: string | number) => `${a}\u0000${b}\u0000${c}`;
 
 type Row = Record<string, unknown>;
 
 export class PostgresMessages implements MessageStore {
+  readonly #inserts = new TurnBatcher<PendingMessage>((g) => this.#insert(g), 1, MAX_GROUP);
+  readonly #acks = new TurnBatcher<PendingAck>((g) => this.#ack(g), 1, MAX_GROUP);
+
   constructor(private readonly pool: pg.Pool) {}
 
   #query(name: keyof typeof SQL, values: unknown[]): Promise<pg.QueryResult<Row>> {
     return this.pool.query<Row>({ name: `msg_${name}`, text: SQL[name], values });
   }
 
-  async insertMessage(
-    m: NewMessage,
+  insertMessage(
+    message: NewMessage,
     offlineFor: readonly string[],
   ): Promise<{ message: MessageRecord; inserted: boolean }> {
-    const r = await this.#query('insertMessage', [...messageInsertValues(m), [...offlineFor]]);
-    if (r.rows[0]) return { message: { ...m, id: Number(r.rows[0].id) }, inserted: true };
+    return new Promise((resolve, reject) => this.#inserts.add({ message, offlineFor, resolve, reject }));
+  }
+
+  async #insert(group: PendingMessage[]): Promise<void> {
+    let inserted: Map<string, number>;
+    try {
+      const rows = group.map(({ message, offlineFor }) => {
+        const v: unknown[] = messageInsertValues(message);
+        // Strings as PostgreSQL stores them (fields is JSON text already: escapes, no lone surrogates).
+        for (const i of [0, 2, 3, 4]) v[i] = wellFormed(v[i] as string);
+        v.push(offlineFor.map(wellFormed));
+        return v;
+      });
+      const result = await this.#query('insertMessages', [JSON.stringify(rows)]);
+      inserted = new Map();
+      for (const r of result.rows)
+        inserted.set(key3(r.app_key as string, r.from_accid as string, r.id_client as string), Number(r.id));
+    } catch (err) {
+      // One message PostgreSQL refuses must not fail its neighbours: each alone, in order.
+      if (group.length === 1) group[0]!.reject(err);
+      else for (const p of group) await this.#insert([p]);
+      return;
+    }
+    for (const p of group) {
+      const m = p.message;
+      const key = key3(wellFormed(m.appKey), wellFormed(m.from), wellFormed(m.idClient));
+      const id = inserted.get(key);
+      if (id !== undefined) {
+        // The first of the group with this idClient was stored; a later one is its resend.
+        inserted.delete(key);
+        p.resolve({ message: { ...m, id }, inserted: true });
+        continue;
+      }
+      this.#existing(m).then(p.resolve, p.reject);
+    }
+  }
+
+  /** The message stored earlier under m's idClient (a resend). */
+  async #existing(m: NewMessage): Promise<{ message: MessageRecord; inserted: boolean }> {
     const existing = await this.#query('getMessageByClientId', [m.appKey, m.from, m.idClient]);
-    return { message: messageFromRow(existing.rows[0]!), inserted: false };
+    const row = existing.rows[0];
+    if (!row) throw new Error(`message ${m.idClient} was neither stored nor found`);
+    return { message: messageFromRow(row), inserted: false };
   }
 
   async listOffline(appKey: string, accid: string, limit: number): Promise<MessageRecord[]> {
     return (await this.#query('listOffline', [appKey, accid, limit])).rows.map(messageFromRow);
   }
 
-  async ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
-    if (ids.length === 0) return 0;
-    return (await this.#query('ackOffline', [appKey, accid, ids.map(String)])).rowCount ?? 0;
+  ackOffline(appKey: string, accid: string, ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return Promise.resolve(0);
+    return new Promise((resolve, reject) => this.#acks.add({ appKey, accid, ids, resolve, reject }));
+  }
+
+  async #ack(group: PendingAck[]): Promise<void> {
+    let removed: Set<string>;
+    try {
+      const rows = group.map((a) => [wellFormed(a.appKey), wellFormed(a.accid), a.ids.map(String)]);
+      const result = await this.#query('ackOffline', [JSON.stringify(rows)]);
+      removed = new Set(
+        result.rows.map((r) => key3(r.app_key as string, r.accid as string, r.message_id as string)),
+      );
+    } catch (err) {
+      if (group.length === 1) group[0]!.reject(err);
+      else for (const a of group) await this.#ack([a]);
+      return;
+    }
+    for (const a of group) {
+      // Each removed entry counts once, for the first ack that named it.
+      let n = 0;
+      for (const id of a.ids) if (removed.delete(key3(wellFormed(a.appKey), wellFormed(a.accid), id))) n++;
+      a.resolve(n);
+    }
+  }
+
+  /** Sends what is queued and waits until no statement is running (closing). */
+  async drain(): Promise<void> {
+    await Promise.all([this.#inserts.drain(), this.#acks.drain()]);
   }
 }
 

@@ -544,7 +544,12 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#inserts.drain(), this.#reads.drain(), this.#updates.drain()]);
+    await Promise.all([
+      this.#inserts.drain(),
+      this.#reads.drain(),
+      this.#updates.drain(),
+      this.#messages.drain(),
+    ]);
     const writer = this.#writer;
     if (writer) {
       writer.ref();

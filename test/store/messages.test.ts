@@ -52,7 +52,12 @@ const ADAPTERS: { name: string; skip: string | false; open(): Promise<Opened> }[
       await pool.query('DROP TABLE IF EXISTS offline_messages; DROP TABLE IF EXISTS messages;');
       await pool.query(POSTGRES_MESSAGES_MIGRATION.sql);
       const store = new PostgresMessages(pool);
-      return Object.assign(store, { close: () => pool.end() });
+      return Object.assign(store, {
+        close: async () => {
+          await store.drain();
+          await pool.end();
+        },
+      });
     },
   },
 ];
@@ -141,5 +146,76 @@ for (const adapter of ADAPTERS) {
       assert.equal(await s.ackOffline('app', 'bob', []), 0);
       assert.equal(await s.ackOffline('app', 'bob', [m1]), 0, 'acking twice is harmless');
     });
+
+    it('messages sent together are stored in call order; a resend among them gets the first one', async () => {
+      const s = await open();
+      const before = await s.insertMessage(msg('t0'), ['bob']);
+      // Issued in one turn: one group commit on either store.
+      const sends = [
+        s.insertMessage(msg('t1'), ['bob']),
+        s.insertMessage(msg('t2', { from: 'carol', to: 'dave' }), ['dave']),
+        s.insertMessage(msg('t1', { fields: { '9': 'resent' } }), ['bob']),
+        s.insertMessage(msg('t0'), ['bob']), // a resend of an earlier turn's message
+        s.insertMessage(msg('t3'), []),
+        s.insertMessage(msg('t4'), ['bob', 'erin']),
+      ];
+      const [t1, t2, t1again, t0again, t3, t4] = await Promise.all(sends);
+      assert.deepEqual(
+        [t1, t2, t1again, t0again, t3, t4].map((r) => r!.inserted),
+        [true, true, false, false, true, true],
+      );
+      const ids = [before, t1, t2, t3, t4].map((r) => r!.message.id);
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        'ids ascend in call order',
+      );
+      assert.equal(new Set(ids).size, ids.length);
+      assert.deepEqual(t1again!.message, t1!.message);
+      assert.deepEqual(t0again!.message, before.message);
+      assert.deepEqual(
+        (await s.listOffline('app', 'bob', 10)).map((m) => m.idClient),
+        ['t0', 't1', 't4'],
+      );
+      assert.deepEqual(
+        (await s.listOffline('app', 'erin', 10)).map((m) => m.idClient),
+        ['t4'],
+      );
+      assert.deepEqual(
+        (await s.listOffline('app', 'dave', 10)).map((m) => m.idClient),
+        ['t2'],
+      );
+      // Acks of one turn: each removes its own account's entries, each entry counted once.
+      const bob = (await s.listOffline('app', 'bob', 10)).map((m) => m.id);
+      const acks = await Promise.all([
+        s.ackOffline('app', 'bob', [bob[0]!]),
+        s.ackOffline('app', 'erin', [t4!.message.id, bob[0]!]),
+        s.ackOffline('app', 'bob', [bob[0]!, bob[1]!]),
+      ]);
+      assert.deepEqual(acks, [1, 1, 1]);
+      assert.deepEqual(
+        (await s.listOffline('app', 'bob', 10)).map((m) => m.idClient),
+        ['t4'],
+      );
+      assert.equal((await s.listOffline('app', 'erin', 10)).length, 0);
+    });
+
+    if (adapter.name === 'postgres')
+      it('a message PostgreSQL refuses fails alone; the others of its group are stored in order', async () => {
+        const s = await open();
+        const results = await Promise.allSettled([
+          s.insertMessage(msg('r1'), ['bob']),
+          s.insertMessage(msg('nul\u0000byte'), ['bob']), // not valid text for PostgreSQL
+          s.insertMessage(msg('r2'), ['bob']),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.deepEqual(
+          (await s.listOffline('app', 'bob', 10)).map((m) => m.idClient),
+          ['r1', 'r2'],
+        );
+      });
   });
 }
