@@ -90,9 +90,7 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     o.runtime.bus,
     now,
     (err) => o.logger.warn({ err }, 'a stored message could not be announced on the bus; it waits offline'),
-    // Both stores insert messages in call order: SQLite's group commit queue, and PostgreSQL's
-    // message groups (one statement at a time, rows in order; postgres-messages.ts).
-    true,
+    o.runtime.store.messagesInCallOrder,
   );
   const gateway = mountGateway(app, {
     runtime: o.runtime,

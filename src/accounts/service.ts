@@ -392,8 +392,18 @@ export class AccountService {
 
   /** True when `token` is the account's current token (constant-time). */
   async verifyToken(appKey: string, accid: string, token: string): Promise<boolean> {
+    return (await this.loginAccount(appKey, accid, token)) !== undefined;
+  }
+
+  /**
+   * The account when `token` is its current login token (compared in constant time), else
+   * undefined: a login's token check and account read in one store read.
+   */
+  async loginAccount(appKey: string, accid: string, token: string): Promise<AccountRecord | undefined> {
     const account = await this.store.getAccount(appKey, accid);
-    return account !== undefined && this.vault.matches(account.tokenSealed, tokenOwner(appKey, accid), token);
+    return account !== undefined && this.vault.matches(account.tokenSealed, tokenOwner(appKey, accid), token)
+      ? account
+      : undefined;
   }
 
   // ---- internals ----------------------------------------------------------------------------------

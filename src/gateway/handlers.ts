@@ -186,9 +186,7 @@ async function login(gw: Gateway, session: Session, p: Property): Promise<Reply 
   if (!appKey || !(await deps.apps.secretsFor(appKey))) return fail(LOGIN_CODES.unknownApp);
   // Dynamic (1) and third-party (2) tokens are not supported: only the account's static token opens.
   if ((p[LOGIN.authType] ?? '0') !== '0') return fail(LOGIN_CODES.badCredentials);
-  if (!token || !(await deps.accounts.verifyToken(appKey, accid, token)))
-    return fail(LOGIN_CODES.badCredentials);
-  const account = await deps.accountReader.getAccount(appKey, accid);
+  const account = token ? await deps.accounts.loginAccount(appKey, accid, token) : undefined;
   if (!account) return fail(LOGIN_CODES.badCredentials);
   if (account.blocked) return fail(LOGIN_CODES.blocked);
   if (session.state !== 'connected') return { code: 500 };
@@ -233,11 +231,8 @@ async function recheck(gw: Gateway, session: Session, token: string): Promise<vo
   const { deps } = gw;
   const l = session.login!;
   try {
-    const [valid, account] = await Promise.all([
-      deps.accounts.verifyToken(l.appKey, l.accid, token),
-      deps.accountReader.getAccount(l.appKey, l.accid),
-    ]);
-    if (!valid || !account || account.blocked) gw.kick(session, SERVER_CLIENT_TYPE, KICK_REASON.server);
+    const account = await deps.accounts.loginAccount(l.appKey, l.accid, token);
+    if (!account || account.blocked) gw.kick(session, SERVER_CLIENT_TYPE, KICK_REASON.server);
   } catch (err) {
     deps.logger.warn({ err }, 'login recheck failed');
   }
@@ -247,13 +242,15 @@ async function recheck(gw: Gateway, session: Session, token: string): Promise<vo
 async function sync(gw: Gateway, session: Session, timetags: Property): Promise<Reply> {
   const { deps } = gw;
   const l = session.login!;
-  const account = await deps.accountReader.getAccount(l.appKey, l.accid);
+  // Both reads at once (one round trip each on PostgreSQL, side by side); pushed in this order.
+  const [account, stored] = await Promise.all([
+    deps.accountReader.getAccount(l.appKey, l.accid),
+    deps.messaging.offlineMessages(l.appKey, l.accid),
+  ]);
   if (account && Number(timetags['1'] ?? 0) < account.updatedAt) {
     session.push(PUSHES.syncMyInfo, [userProperty(account), String(account.updatedAt)]);
   }
-  const offline = (await deps.messaging.offlineMessages(l.appKey, l.accid)).filter(
-    (m) => !session.delivered.has(m['12'] ?? ''),
-  );
+  const offline = stored.filter((m) => !session.delivered.has(m['12'] ?? ''));
   for (let i = 0; i < offline.length; i += GATEWAY_LIMITS.offlineBatch) {
     const batch = offline.slice(i, i + GATEWAY_LIMITS.offlineBatch);
     for (const m of batch) session.remember(m['12'] ?? '');

@@ -129,6 +129,11 @@ export interface AppStore {
 export interface Store extends AccountStore, AppStore, RelationStore, IdempotencyStore, MessageStore {
   /** 'sqlite' or 'postgres': for logs and the readiness report. */
   readonly kind: string;
+  /**
+   * insertMessage stores messages in the order it is called (and numbers them in that order), so a
+   * sender's next message may be queued before this one is stored. Both of nimbase's stores do.
+   */
+  readonly messagesInCallOrder: boolean;
   /** The SecretVault key new accounts' tokens are sealed with (before the first insert). */
   useSealingKey(key: Uint8Array): void;
   /** Applies pending migrations; resolves the number applied. */

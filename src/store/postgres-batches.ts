@@ -63,3 +63,49 @@ export class TurnBatcher<T> {
     }
   }
 }
+
+/**
+ * What to do when a group's statement failed. PostgreSQL rolled it back, so nothing of it is stored.
+ * - 'split': the data of one item was refused (SQLSTATE class 22 data exception, 23 integrity
+ *   constraint, 54 program limit): run the items one at a time, so only the bad one fails.
+ * - 'again': a deadlock or serialization failure (40P01, 40001): the same group once more.
+ * - 'fail': anything else (a lost connection, a server shutting down, a timeout): fail the whole
+ *   group at once rather than retrying up to a thousand items one by one behind it. When the
+ *   connection dropped, the COMMIT may have happened anyway: the callers see an error, and a retry
+ *   of theirs finds what was stored (inserts are idempotent by key; an update sets the same values).
+ */
+export function onGroupError(err: unknown): 'split' | 'again' | 'fail' {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || code.length !== 5) return 'fail';
+  if (code === '40P01' || code === '40001') return 'again';
+  const cls = code.slice(0, 2);
+  return cls === '22' || cls === '23' || cls === '54' ? 'split' : 'fail';
+}
+
+/**
+ * Runs one group's statement with `once`, which settles every item itself when the statement
+ * succeeds and throws (settling none) when it fails; then follows onGroupError: the same group once
+ * more, each item alone in order (only the refused one fails), or every item failed at once.
+ */
+export async function runGroup<T extends { reject(err: unknown): void }>(
+  group: T[],
+  once: (group: T[]) => Promise<void>,
+): Promise<void> {
+  let error: unknown;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await once(group);
+      return;
+    } catch (err) {
+      error = err;
+      const next = onGroupError(err);
+      if (next === 'again' && attempt === 0) continue;
+      if (next === 'split' && group.length > 1) {
+        for (const item of group) await runGroup([item], once);
+        return;
+      }
+      break;
+    }
+  }
+  for (const item of group) item.reject(error);
+}

@@ -9,11 +9,13 @@
  * event-loop turn go as ONE statement (one transaction, one WAL flush, one round trip), and so do
  * the offline acks. One message statement runs at a time and its rows are inserted in call order,
  * so messages are stored (and numbered) in the order they were sent, as on SQLite: a sender's next
- * message may be queued before this one is stored.
+ * message may be queued before this one is stored. (Rows in call order, not key order: two nodes
+ * inserting the same two idClients of one sender in opposite orders could deadlock; PostgreSQL
+ * breaks it and the group runs once more.)
  */
 import type pg from 'pg';
 import { type MessageRecord, type MessageStore, messageInsertValues, type NewMessage } from './port.js';
-import { TurnBatcher } from './postgres-batches.js';
+import { runGroup, TurnBatcher } from './postgres-batches.js';
 import { wellFormed } from './postgres-inserts.js';
 
 /** Messages (acks) of one statement at most; more wait for the next. */
@@ -94,8 +96,14 @@ const key3 = (a: string, b: string, c: string | number) => `${a}\u0000${b}\u0000
 type Row = Record<string, unknown>;
 
 export class PostgresMessages implements MessageStore {
-  readonly #inserts = new TurnBatcher<PendingMessage>((g) => this.#insert(g), 1, MAX_GROUP);
-  readonly #acks = new TurnBatcher<PendingAck>((g) => this.#ack(g), 1, MAX_GROUP);
+  // A failed statement: runGroup (postgres-batches.ts) retries, splits or fails the group.
+  readonly #inserts = new TurnBatcher<PendingMessage>(
+    (g) => runGroup(g, (once) => this.#insert(once)),
+    1,
+    MAX_GROUP,
+  );
+  readonly #acks = new TurnBatcher<PendingAck>((g) => runGroup(g, (once) => this.#ack(once)), 1, MAX_GROUP);
+  readonly #lookups = new Set<Promise<void>>();
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -111,37 +119,40 @@ export class PostgresMessages implements MessageStore {
   }
 
   async #insert(group: PendingMessage[]): Promise<void> {
-    let inserted: Map<string, number>;
-    try {
-      const rows = group.map(({ message, offlineFor }) => {
-        const v: unknown[] = messageInsertValues(message);
-        // Strings as PostgreSQL stores them (fields is JSON text already: escapes, no lone surrogates).
-        for (const i of [0, 2, 3, 4]) v[i] = wellFormed(v[i] as string);
-        v.push(offlineFor.map(wellFormed));
-        return v;
-      });
-      const result = await this.#query('insertMessages', [JSON.stringify(rows)]);
-      inserted = new Map();
-      for (const r of result.rows)
-        inserted.set(key3(r.app_key as string, r.from_accid as string, r.id_client as string), Number(r.id));
-    } catch (err) {
-      // One message PostgreSQL refuses must not fail its neighbours: each alone, in order.
-      if (group.length === 1) group[0]!.reject(err);
-      else for (const p of group) await this.#insert([p]);
-      return;
-    }
-    for (const p of group) {
-      const m = p.message;
-      const key = key3(wellFormed(m.appKey), wellFormed(m.from), wellFormed(m.idClient));
-      const id = inserted.get(key);
+    // Each (app, sender, idClient) once per statement: a later one in the group is a resend of the
+    // first, answered with the stored message afterwards (its recipients must not be added to it).
+    const keys = group.map(({ message: m }) =>
+      key3(wellFormed(m.appKey), wellFormed(m.from), wellFormed(m.idClient)),
+    );
+    const seen = new Set<string>();
+    const rows: unknown[][] = [];
+    group.forEach(({ message, offlineFor }, i) => {
+      if (seen.has(keys[i]!)) return;
+      seen.add(keys[i]!);
+      const v: unknown[] = messageInsertValues(message);
+      // Strings as PostgreSQL stores them (fields is JSON text already: escapes, no lone surrogates).
+      for (const at of [0, 2, 3, 4]) v[at] = wellFormed(v[at] as string);
+      v.push(offlineFor.map(wellFormed));
+      rows.push(v);
+    });
+    const result = await this.#query('insertMessages', [JSON.stringify(rows)]);
+    const inserted = new Map<string, number>();
+    for (const r of result.rows)
+      inserted.set(key3(r.app_key as string, r.from_accid as string, r.id_client as string), Number(r.id));
+    group.forEach((p, i) => {
+      const id = inserted.get(keys[i]!);
       if (id !== undefined) {
-        // The first of the group with this idClient was stored; a later one is its resend.
-        inserted.delete(key);
-        p.resolve({ message: { ...m, id }, inserted: true });
-        continue;
-      }
-      this.#existing(m).then(p.resolve, p.reject);
-    }
+        inserted.delete(keys[i]!);
+        p.resolve({ message: { ...p.message, id }, inserted: true });
+      } else this.#lookUp(p);
+    });
+  }
+
+  /** A resend's answer: the stored message, read after the statement (tracked for drain()). */
+  #lookUp(p: PendingMessage): void {
+    const lookup = this.#existing(p.message).then(p.resolve, p.reject);
+    this.#lookups.add(lookup);
+    void lookup.finally(() => this.#lookups.delete(lookup));
   }
 
   /** The message stored earlier under m's idClient (a resend). */
@@ -162,18 +173,11 @@ export class PostgresMessages implements MessageStore {
   }
 
   async #ack(group: PendingAck[]): Promise<void> {
-    let removed: Set<string>;
-    try {
-      const rows = group.map((a) => [wellFormed(a.appKey), wellFormed(a.accid), a.ids.map(String)]);
-      const result = await this.#query('ackOffline', [JSON.stringify(rows)]);
-      removed = new Set(
-        result.rows.map((r) => key3(r.app_key as string, r.accid as string, r.message_id as string)),
-      );
-    } catch (err) {
-      if (group.length === 1) group[0]!.reject(err);
-      else for (const a of group) await this.#ack([a]);
-      return;
-    }
+    const rows = group.map((a) => [wellFormed(a.appKey), wellFormed(a.accid), a.ids.map(String)]);
+    const result = await this.#query('ackOffline', [JSON.stringify(rows)]);
+    const removed = new Set(
+      result.rows.map((r) => key3(r.app_key as string, r.accid as string, r.message_id as string)),
+    );
     for (const a of group) {
       // Each removed entry counts once, for the first ack that named it.
       let n = 0;
@@ -185,6 +189,7 @@ export class PostgresMessages implements MessageStore {
   /** Sends what is queued and waits until no statement is running (closing). */
   async drain(): Promise<void> {
     await Promise.all([this.#inserts.drain(), this.#acks.drain()]);
+    await Promise.all(this.#lookups);
   }
 }
 

@@ -26,15 +26,26 @@ function valueSql(f: AccountField, at: number): string {
   return type === 'bytea' ? `decode(${v}, 'hex')` : type === 'text' ? v : `${v}::${type}`;
 }
 
-/** One statement for a whole group: the rows as one JSON parameter, each answered by RETURNING. */
+/**
+ * One statement for a whole group: the rows as one JSON parameter, each answered by RETURNING. The
+ * rows are locked first, in key order (`l`: a locking SELECT locks as its sorted rows come out), so
+ * two groups, of this node or another, that share accounts wait for each other instead of
+ * deadlocking, whatever plan the UPDATE's join gets.
+ */
 export const UPDATE_ACCOUNTS = {
   name: 'updateAccounts',
-  text: `UPDATE accounts AS a SET ${UPDATE_FIELDS.map((f, i) => {
-    const column = ACCOUNT_COLUMNS[f][0];
-    return `${column} = CASE WHEN u.m & ${1 << i} <> 0 THEN ${valueSql(f, i + 3)} ELSE a.${column} END`;
-  }).join(',\n    ')}
-    FROM (SELECT r, (r->>2)::int AS m FROM jsonb_array_elements($1::jsonb) AS x(r)) AS u
-    WHERE a.app_key = u.r->>0 AND a.accid = u.r->>1
+  text: `WITH u AS (
+      SELECT r->>0 AS app_key, r->>1 AS accid, (r->>2)::int AS m, r FROM jsonb_array_elements($1::jsonb) AS x(r)
+    ), l AS (
+      SELECT a.app_key, a.accid FROM accounts a JOIN u ON a.app_key = u.app_key AND a.accid = u.accid
+      ORDER BY a.app_key, a.accid FOR UPDATE OF a
+    )
+    UPDATE accounts AS a SET ${UPDATE_FIELDS.map((f, i) => {
+      const column = ACCOUNT_COLUMNS[f][0];
+      return `${column} = CASE WHEN u.m & ${1 << i} <> 0 THEN ${valueSql(f, i + 3)} ELSE a.${column} END`;
+    }).join(',\n      ')}
+    FROM l JOIN u ON u.app_key = l.app_key AND u.accid = l.accid
+    WHERE a.app_key = l.app_key AND a.accid = l.accid
     RETURNING a.*`,
 };
 
@@ -91,8 +102,7 @@ export function encodeUpdates(group: readonly PendingUpdate[]): EncodedUpdates {
       row[3 + at] = encodeValue(field as UpdateField, u.patch[field as UpdateField]);
     }
   }
-  // Rows in key order: statements (of this node or another) lock the rows they share in the same
-  // order, so two of them cannot deadlock each other.
+  // Rows in key order (the statement locks them in that order too; see UPDATE_ACCOUNTS).
   const order = merged.map((_, i) => i).sort((a, b) => (merged[a]!.key < merged[b]!.key ? -1 : 1));
   const position = new Array<number>(merged.length);
   order.forEach((m, i) => {

@@ -35,7 +35,7 @@ import type {
   RelationRecord,
   Store,
 } from './port.js';
-import { TurnBatcher } from './postgres-batches.js';
+import { runGroup, TurnBatcher } from './postgres-batches.js';
 import {
   AccountInserter,
   distinct,
@@ -143,6 +143,8 @@ interface PendingRead {
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
+  /** One message statement at a time, rows in call order (postgres-messages.ts). */
+  readonly messagesInCallOrder = true;
   readonly #pool: pg.Pool;
   readonly #inserts: TurnBatcher<PendingInsert>;
   readonly #reads: TurnBatcher<PendingRead>;
@@ -185,7 +187,11 @@ export class PostgresStore implements Store {
       MAX_READ_ACCIDS,
       (r) => r.accids.length,
     );
-    this.#updates = new TurnBatcher((g) => this.#update(g), options.maxUpdateBatches ?? 1, MAX_UPDATE_ROWS);
+    this.#updates = new TurnBatcher(
+      (g) => runGroup(g, (once) => this.#update(once)),
+      options.maxUpdateBatches ?? 1,
+      MAX_UPDATE_ROWS,
+    );
     this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#messages = new PostgresMessages(this.#pool);
   }
@@ -480,17 +486,15 @@ export class PostgresStore implements Store {
 
   /** One statement for every update queued during the last turn (postgres-updates.ts). */
   async #update(group: PendingUpdate[]): Promise<void> {
-    let rows: Row[];
     let encoded: ReturnType<typeof encodeUpdates>;
     try {
       encoded = encodeUpdates(group);
-      rows = (await this.#pool.query<Row>({ ...UPDATE_ACCOUNTS, values: [encoded.rows] })).rows;
     } catch (err) {
-      // One bad update (a value PostgreSQL refuses) must not fail its neighbours: alone, in order.
-      if (group.length === 1) group[0]!.reject(err);
-      else for (const u of group) await this.#update([u]);
-      return;
+      // A patch naming no column (a programming error) fails its own caller only: a data error
+      // (SQLSTATE 22023, invalid parameter value) makes runGroup run the updates one by one.
+      throw Object.assign(new Error((err as Error).message, { cause: err }), { code: '22023' });
     }
+    const rows = (await this.#pool.query<Row>({ ...UPDATE_ACCOUNTS, values: [encoded.rows] })).rows;
     const byKey = new Map<string, AccountRecord>();
     for (const row of rows)
       byKey.set(

@@ -99,6 +99,8 @@ const SQL = {
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  /** The writer queue is first in, first out (sqlite-write-path.ts). */
+  readonly messagesInCallOrder = true;
   readonly #db: Database.Database;
   readonly #writes: WritePath;
   #stmts: { -readonly [K in keyof typeof SQL]?: Database.Statement } = {};
@@ -121,15 +123,18 @@ export class SqliteStore implements Store {
     this.#writes.onCommit = (touched, values, before, after) => {
       // A generation we did not write in between: another process (a CLI import, say) committed.
       if (before !== this.#known) this.#cache.clear();
-      else
+      else {
+        // An update's RETURNING row is the account as of `after`. It is kept only when no other
+        // group of ours is out (one of those may have changed the account again, and a read may
+        // already have seen that); otherwise, and for any other write, the entry goes.
+        const latest = !this.#writes.busy();
         for (let i = 0; i < touched.length; i++) {
           const t = touched[i]!;
           const row = values[i];
-          // An update's RETURNING row is the account as of `after`, which the cache now reflects
-          // (the later of two updates in one group comes later here); anything else is dropped.
-          if (row !== null && typeof row === 'object') this.#cache.set(accountFromRow(row as Row));
+          if (latest && row !== null && typeof row === 'object') this.#cache.set(accountFromRow(row as Row));
           else this.#cache.delete(t.appKey, t.accid);
         }
+      }
       this.#known = after;
     };
   }
@@ -142,11 +147,13 @@ export class SqliteStore implements Store {
    * publishes each commit's generation as it commits (CommitRecord), so a generation reached by our
    * commits alone keeps the cache usable. It may then still hold a row such a group changed: the
    * write has not been answered yet, so a read may see either side of it; its caller is answered
-   * only after onCommit dropped the row. Otherwise, read the database.
+   * only after onCommit dropped or replaced the row. Otherwise, read the database.
    *
    * Checked once per event-loop turn (a statement costs a file lock and unlock: system calls): the
    * reads of one turn see the database as of that turn's first read. Our own writes stay exact
-   * within the turn, since onCommit drops what they changed before their callers are answered.
+   * within the turn, since onCommit drops (or replaces) what they changed before their callers are
+   * answered. A row read from the database while the cache cannot be used replaces nothing and
+   * removes the cached copy (#past), so reads never go back to an older row.
    */
   #cacheUsable(): boolean {
     if (this.#usableThisTurn === undefined) {
@@ -243,7 +250,17 @@ export class SqliteStore implements Store {
     }
     const row = this.#stmt('getAccount').get(appKey, accid) as Row | undefined;
     if (!row) return undefined;
-    return cached ? this.#cache.set(accountFromRow(row)) : accountFromRow(row);
+    return cached ? this.#cache.set(accountFromRow(row)) : this.#past(accountFromRow(row));
+  }
+
+  /**
+   * A row read from the database while the cache could not be used: whatever the cache holds for
+   * that account is older (a group of ours changed it, not answered yet) and goes, so that no later
+   * read serves something older than what this one saw.
+   */
+  #past(record: AccountRecord): AccountRecord {
+    this.#cache.delete(record.appKey, record.accid);
+    return record;
   }
 
   async getAccounts(appKey: string, accids: readonly string[]): Promise<AccountRecord[]> {
@@ -268,7 +285,7 @@ export class SqliteStore implements Store {
     const rows = this.#stmt('getAccountsJson').all(appKey, JSON.stringify(misses)) as Row[];
     for (const row of rows) {
       const record = accountFromRow(row);
-      found.push(cached ? this.#cache.set(record) : record);
+      found.push(cached ? this.#cache.set(record) : this.#past(record));
     }
     return found;
   }

@@ -154,7 +154,7 @@ for (const adapter of ADAPTERS) {
       const sends = [
         s.insertMessage(msg('t1'), ['bob']),
         s.insertMessage(msg('t2', { from: 'carol', to: 'dave' }), ['dave']),
-        s.insertMessage(msg('t1', { fields: { '9': 'resent' } }), ['bob']),
+        s.insertMessage(msg('t1', { fields: { '9': 'resent' } }), ['zed']), // its recipients are not added
         s.insertMessage(msg('t0'), ['bob']), // a resend of an earlier turn's message
         s.insertMessage(msg('t3'), []),
         s.insertMessage(msg('t4'), ['bob', 'erin']),
@@ -185,6 +185,7 @@ for (const adapter of ADAPTERS) {
         (await s.listOffline('app', 'dave', 10)).map((m) => m.idClient),
         ['t2'],
       );
+      assert.equal((await s.listOffline('app', 'zed', 10)).length, 0, 'a resend writes nothing');
       // Acks of one turn: each removes its own account's entries, each entry counted once.
       const bob = (await s.listOffline('app', 'bob', 10)).map((m) => m.id);
       const acks = await Promise.all([

@@ -77,6 +77,32 @@ describe('SqliteStore account cache', () => {
     assert.equal(reads, 0);
   });
 
+  it('never goes back: with groups in flight, a later read never sees an older row than an earlier one', async () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+    for (let k = 0; k < 60; k++) {
+      const accid = `mono${k}`;
+      await server.insertAccount(account(accid, 'n0')); // not cached: the first read will miss
+      // Two updates in two turns (two groups, both possibly committed before either is answered),
+      // and a read every turn until both are answered.
+      let open = 2;
+      const done = () => {
+        open--;
+      };
+      void server.updateAccount(APP, accid, { name: 'n1' }).then(done);
+      await turn();
+      void server.updateAccount(APP, accid, { name: 'n2' }).then(done);
+      const seen: number[] = [];
+      while (open > 0) {
+        await turn();
+        seen.push(Number((await server.getAccount(APP, accid))!.name!.slice(1)));
+      }
+      seen.push(Number((await server.getAccount(APP, accid))!.name!.slice(1)));
+      for (let i = 1; i < seen.length; i++)
+        assert.ok(seen[i]! >= seen[i - 1]!, `${accid}: reads saw ${seen.map((n) => `n${n}`).join(', ')}`);
+      assert.equal(seen.at(-1), 2);
+    }
+  });
+
   it("drops a row this store updated, before the update's caller is answered", async () => {
     await server.insertAccount(account('b', 'B'));
     assert.equal((await server.getAccount(APP, 'b'))?.name, 'B');

@@ -1,7 +1,8 @@
-/** The rows of PostgreSQL's grouped account update (store/postgres-updates.ts); no database needed. */
+/** The rows of PostgreSQL's grouped account update (store/postgres-updates.ts) and what a failed group does next; no database needed. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { AccountPatch } from '../../src/store/port.js';
+import { onGroupError, runGroup } from '../../src/store/postgres-batches.js';
 import {
   encodeUpdates,
   keyOf,
@@ -77,5 +78,86 @@ describe('encodeUpdates', () => {
       /token_sealed = CASE WHEN u\.m & 1 <> 0 THEN decode\(\(u\.r->>3\), 'hex'\)/,
     );
     assert.doesNotMatch(UPDATE_ACCOUNTS.text, /created_at =/);
+  });
+});
+
+describe('onGroupError', () => {
+  it('splits a group on data errors, runs it again on a deadlock, fails it at once otherwise', () => {
+    const err = (code?: string) => Object.assign(new Error('x'), code === undefined ? {} : { code });
+    assert.equal(onGroupError(err('22003')), 'split'); // numeric value out of range
+    assert.equal(onGroupError(err('22P05')), 'split'); // untranslatable character
+    assert.equal(onGroupError(err('23505')), 'split'); // unique violation
+    assert.equal(onGroupError(err('54000')), 'split'); // program limit exceeded
+    assert.equal(onGroupError(err('40P01')), 'again'); // deadlock detected
+    assert.equal(onGroupError(err('40001')), 'again'); // serialization failure
+    assert.equal(onGroupError(err('57P01')), 'fail'); // admin shutdown
+    assert.equal(onGroupError(err('08006')), 'fail'); // connection failure
+    assert.equal(onGroupError(err('ECONNRESET')), 'fail'); // a socket error, not SQLSTATE
+    assert.equal(onGroupError(err()), 'fail');
+    assert.equal(onGroupError(null), 'fail');
+  });
+});
+
+describe('runGroup', () => {
+  type Item = { id: number; bad?: boolean; got?: string; reject(err: unknown): void };
+  const items = (...bad: number[]): Item[] =>
+    [1, 2, 3].map((id) => {
+      const item: Item = {
+        id,
+        bad: bad.includes(id),
+        reject(err: unknown) {
+          item.got = `rejected ${(err as { code?: string }).code}`;
+        },
+      };
+      return item;
+    });
+  const sqlError = (code: string) => Object.assign(new Error(code), { code });
+
+  it('a data error runs the items one by one: only the refused one fails, the others in order', async () => {
+    const group = items(2);
+    const calls: number[][] = [];
+    await runGroup(group, async (g) => {
+      calls.push(g.map((i) => i.id));
+      if (g.some((i) => i.bad)) throw sqlError('22003');
+      for (const i of g) i.got = 'ok';
+    });
+    assert.deepEqual(calls, [[1, 2, 3], [1], [2], [3]]);
+    assert.deepEqual(
+      group.map((i) => i.got),
+      ['ok', 'rejected 22003', 'ok'],
+    );
+  });
+
+  it('a deadlock runs the group once more; a second one fails it', async () => {
+    let n = 0;
+    const once = items();
+    await runGroup(once, async (g) => {
+      if (n++ === 0) throw sqlError('40P01');
+      for (const i of g) i.got = 'ok';
+    });
+    assert.equal(n, 2);
+    assert.deepEqual(
+      once.map((i) => i.got),
+      ['ok', 'ok', 'ok'],
+    );
+    const twice = items();
+    await runGroup(twice, async () => {
+      throw sqlError('40P01');
+    });
+    assert.deepEqual(
+      twice.map((i) => i.got),
+      ['rejected 40P01', 'rejected 40P01', 'rejected 40P01'],
+    );
+  });
+
+  it('a lost connection fails the whole group at once, without a retry per item', async () => {
+    const group = items();
+    let calls = 0;
+    await runGroup(group, async () => {
+      calls++;
+      throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
+    });
+    assert.equal(calls, 1);
+    assert.ok(group.every((i) => i.got === 'rejected undefined'));
   });
 });
