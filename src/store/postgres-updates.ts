@@ -28,7 +28,8 @@ function valueSql(f: AccountField, at: number): string {
 
 /**
  * One statement for a whole group: the rows as one JSON parameter, each answered by RETURNING. The
- * rows are locked first, in key order (`l`: a locking SELECT locks as its sorted rows come out), so
+ * rows are locked first, in key order (`l`, MATERIALIZED so that it runs on its own, before the
+ * update: a locking SELECT locks as its sorted rows come out), so
  * two groups, of this node or another, that share accounts wait for each other instead of
  * deadlocking, whatever plan the UPDATE's join gets.
  */
@@ -36,7 +37,7 @@ export const UPDATE_ACCOUNTS = {
   name: 'updateAccounts',
   text: `WITH u AS (
       SELECT r->>0 AS app_key, r->>1 AS accid, (r->>2)::int AS m, r FROM jsonb_array_elements($1::jsonb) AS x(r)
-    ), l AS (
+    ), l AS MATERIALIZED (
       SELECT a.app_key, a.accid FROM accounts a JOIN u ON a.app_key = u.app_key AND a.accid = u.accid
       ORDER BY a.app_key, a.accid FOR UPDATE OF a
     )
