@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import pg from 'pg';
 import { PostgresStore } from '../../src/store/postgres.js';
+import { UPDATE_ACCOUNTS } from '../../src/store/postgres-updates.js';
 import { newAccount } from '../helpers/accounts.js';
 import { createTestDatabase, pgSkip, type TestDatabase } from '../helpers/pg.js';
 
@@ -251,6 +252,29 @@ for (const insertThread of [true, false])
           ['r', 'r\ufffd', undefined, 0],
         ],
       );
+    });
+
+    it('a grouped update locks its rows in key order before it updates them (no deadlock between groups)', async () => {
+      // Whatever order the group names its accounts in and whatever plan the UPDATE gets, the rows
+      // are locked by a sort on the key: two groups sharing accounts wait, never deadlock.
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const rows = JSON.stringify(
+          ['b', 'a'].map((accid) => ['k', accid, 2, null, 'x', ...Array(17).fill(null)]),
+        );
+        const plan = (
+          await client.query(`EXPLAIN ${UPDATE_ACCOUNTS.text.replace('$1::jsonb', `'${rows}'::jsonb`)}`)
+        ).rows
+          .map((r) => r['QUERY PLAN'] as string)
+          .join('\n');
+        assert.match(
+          plan,
+          /CTE l\s+->\s+LockRows[^\n]*\n\s+->\s+Sort[^\n]*\n\s+Sort Key: a_1\.app_key, a_1\.accid/,
+        );
+      } finally {
+        await client.end();
+      }
     });
 
     it("a cached account is never served stale: another node's update, an operator's UPDATE, a re-created row", async () => {
