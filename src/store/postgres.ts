@@ -64,9 +64,8 @@ export interface PostgresOptions {
   /** Read statements in flight at once (default 2); see maxInsertBatches. */
   maxReadBatches?: number;
   /**
-   * Update statements in flight at once (default 1). One keeps this node's groups from locking the
-   * same rows in different orders (two groups in flight could deadlock each other; PostgreSQL would
-   * break it after deadlock_timeout and the updates would be retried one by one).
+   * Update statements in flight at once (default 1: two measured the same; each statement locks its
+   * rows in key order, so groups in flight wait for each other rather than deadlock).
    */
   maxUpdateBatches?: number;
   /** Account records kept for validated reads (default 50,000; 0 = none). */
@@ -101,7 +100,6 @@ const SQL = {
     FROM ROWS FROM (json_array_elements_text($1::json), json_array_elements_text($2::json),
       json_array_elements_text($3::json)) WITH ORDINALITY AS k(app_key, accid, v, i)
     JOIN accounts a ON a.app_key = k.app_key AND a.accid = k.accid`,
-  accountExists: 'SELECT 1 FROM accounts WHERE app_key = $1 AND accid = $2',
   countAccounts: 'SELECT count(*)::int AS n FROM accounts WHERE app_key = $1',
   insertApp: `INSERT INTO apps (app_key, name, secret_sealed, previous_secret_sealed, previous_secret_expires_at, created_at)
     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (app_key) DO NOTHING`,
