@@ -46,7 +46,8 @@ export const POSTGRES_MESSAGES_MIGRATION = {
   `,
 } as const;
 
-const SQL = {
+/** The statements (exported for the tests that check their plans). */
+export const MESSAGE_SQL = {
   // The group as one JSON array of [app_key, scene, from, to, id_client, time, fields, [offline…]],
   // inserted in array order (ids ascend with it). A message whose idClient the sender used before
   // (here or in an earlier row of the same group) is not inserted and not returned.
@@ -65,11 +66,14 @@ const SQL = {
       ON CONFLICT DO NOTHING
     )
     SELECT id, app_key, from_accid, id_client FROM m`,
-  // The acks of a group as one JSON array of [app_key, accid, [message id…]].
+  // The acks of a group as three parallel JSON arrays (app key, accid, message id: one entry per
+  // offline entry). ROWS FROM gives PostgreSQL a small row estimate, so it looks each entry up by
+  // the primary key; nested set-returning functions (an array per ack) made it estimate 10,000
+  // rows and hash the whole offline table on every ack instead (16 ms at 50,000 entries).
   ackOffline: `DELETE FROM offline_messages o
-    USING (SELECT r->>0 AS app_key, r->>1 AS accid, i::bigint AS message_id
-      FROM jsonb_array_elements($1::jsonb) AS x(r), jsonb_array_elements_text(r->2) AS i) AS d
-    WHERE o.app_key = d.app_key AND o.accid = d.accid AND o.message_id = d.message_id
+    USING ROWS FROM (json_array_elements_text($1::json), json_array_elements_text($2::json),
+      json_array_elements_text($3::json)) AS d(app_key, accid, message_id)
+    WHERE o.app_key = d.app_key AND o.accid = d.accid AND o.message_id = d.message_id::bigint
     RETURNING o.app_key, o.accid, o.message_id`,
   getMessageByClientId: 'SELECT * FROM messages WHERE app_key = $1 AND from_accid = $2 AND id_client = $3',
   listOffline: `SELECT m.* FROM offline_messages o JOIN messages m ON m.id = o.message_id
@@ -107,8 +111,8 @@ export class PostgresMessages implements MessageStore {
 
   constructor(private readonly pool: pg.Pool) {}
 
-  #query(name: keyof typeof SQL, values: unknown[]): Promise<pg.QueryResult<Row>> {
-    return this.pool.query<Row>({ name: `msg_${name}`, text: SQL[name], values });
+  #query(name: keyof typeof MESSAGE_SQL, values: unknown[]): Promise<pg.QueryResult<Row>> {
+    return this.pool.query<Row>({ name: `msg_${name}`, text: MESSAGE_SQL[name], values });
   }
 
   insertMessage(
@@ -173,8 +177,23 @@ export class PostgresMessages implements MessageStore {
   }
 
   async #ack(group: PendingAck[]): Promise<void> {
-    const rows = group.map((a) => [wellFormed(a.appKey), wellFormed(a.accid), a.ids.map(String)]);
-    const result = await this.#query('ackOffline', [JSON.stringify(rows)]);
+    const appKeys: string[] = [];
+    const accids: string[] = [];
+    const ids: string[] = [];
+    for (const a of group) {
+      const appKey = wellFormed(a.appKey);
+      const accid = wellFormed(a.accid);
+      for (const id of a.ids) {
+        appKeys.push(appKey);
+        accids.push(accid);
+        ids.push(String(id));
+      }
+    }
+    const result = await this.#query('ackOffline', [
+      JSON.stringify(appKeys),
+      JSON.stringify(accids),
+      JSON.stringify(ids),
+    ]);
     const removed = new Set(
       result.rows.map((r) => key3(r.app_key as string, r.accid as string, r.message_id as string)),
     );

@@ -7,7 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import type { MessageStore, NewMessage } from '../../src/store/port.js';
-import { POSTGRES_MESSAGES_MIGRATION, PostgresMessages } from '../../src/store/postgres-messages.js';
+import {
+  MESSAGE_SQL,
+  POSTGRES_MESSAGES_MIGRATION,
+  PostgresMessages,
+} from '../../src/store/postgres-messages.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
 type Opened = MessageStore & { close(): Promise<void> };
@@ -200,6 +204,37 @@ for (const adapter of ADAPTERS) {
       );
       assert.equal((await s.listOffline('app', 'erin', 10)).length, 0);
     });
+
+    if (adapter.name === 'postgres')
+      it('an ack finds each offline entry by its key, however large the offline table', async () => {
+        await open();
+        const url = new URL(PG_ADMIN_URL);
+        url.pathname = `/${pgDatabase}`;
+        const client = new pg.Client({ connectionString: url.toString() });
+        await client.connect();
+        try {
+          await client.query(`INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
+            SELECT 'app', 0, 'a' || (g % 100), 'b' || (g % 100), 'c' || g, 0, '{}' FROM generate_series(1, 20000) g`);
+          await client.query(
+            "INSERT INTO offline_messages (app_key, accid, message_id) SELECT 'app', to_id, id FROM messages",
+          );
+          await client.query('ANALYZE messages, offline_messages');
+          const args = [
+            ['app', 'app'],
+            ['b1', 'b2'],
+            ['101', '102'],
+          ].map((a) => `'${JSON.stringify(a)}'::json`);
+          let text: string = MESSAGE_SQL.ackOffline;
+          args.forEach((a, i) => {
+            text = text.replace(`$${i + 1}::json`, a);
+          });
+          const plan = (await client.query(`EXPLAIN ${text}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+          assert.match(plan, /Index Scan using offline_messages_pkey/);
+          assert.doesNotMatch(plan, /Seq Scan on offline_messages/);
+        } finally {
+          await client.end();
+        }
+      });
 
     if (adapter.name === 'postgres')
       it('a message PostgreSQL refuses fails alone; the others of its group are stored in order', async () => {
