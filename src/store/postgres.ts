@@ -20,7 +20,7 @@
  * uncached one; the cache only saves transferring and parsing rows that did not change.
  */
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { AccountCache } from './account-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
@@ -49,6 +49,7 @@ import {
 import { PostgresMessages } from './postgres-messages.js';
 import { encodeUpdates, keyOf, type PendingUpdate, UPDATE_ACCOUNTS } from './postgres-updates.js';
 import type { FromPgWriter, PgWriterData, ToPgWriter } from './postgres-writer.js';
+import { spawnStoreWorker } from './worker.js';
 
 export interface PostgresOptions {
   /** `postgres://user@host:port/db`. */
@@ -564,17 +565,7 @@ export class PostgresStore implements Store {
 
 const noKey = () => new Error('the store has no sealing key (useSealingKey was not called)');
 
-/**
- * The insert thread's own file: dist/store/postgres-writer.js. Run from the .ts sources (tests,
- * `tsx`), a worker does not inherit tsx's loader (Node 20), so it registers it first.
- */
-function spawnWriter(workerData: PgWriterData): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./postgres-writer.js', import.meta.url), { workerData });
-  const source = JSON.stringify(new URL('./postgres-writer.ts', import.meta.url).href);
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${source}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+const spawnWriter = (workerData: PgWriterData) => spawnStoreWorker('postgres-writer', workerData);
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
 /** BIGINT columns arrive as strings (pg does not guess at 64-bit precision); ours are ms timestamps. */

@@ -9,7 +9,7 @@
  * - InProcessWriter (':memory:', where a second connection would see another database): the same
  *   executor on the store's own connection.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import {
   CommitRecord,
@@ -23,6 +23,7 @@ import {
   type WriteOp,
   type WriterData,
 } from './sqlite-writes.js';
+import { spawnStoreWorker } from './worker.js';
 
 interface Pending {
   op: WriteOp;
@@ -179,17 +180,7 @@ export class InProcessWriter extends WritePath {
   }
 }
 
-/**
- * The writer's own file: dist/store/sqlite-writer.js. Run from the .ts sources (tests, `tsx`), a
- * worker does not inherit tsx's loader (Node 20), so it registers it before importing the source.
- */
-function spawnWriter(workerData: WriterData): Worker {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./sqlite-writer.js', import.meta.url), { workerData });
-  const source = JSON.stringify(new URL('./sqlite-writer.ts', import.meta.url).href);
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${source}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
-}
+const spawnWriter = (workerData: WriterData) => spawnStoreWorker('sqlite-writer', workerData);
 
 export class ThreadWriter extends WritePath {
   readonly #path: string;
