@@ -11,6 +11,7 @@ import {
   loginMany,
   nimbaseFixedRate,
   nimbaseFlow,
+  relayFixedRate,
   relayFlow,
   relayIdle,
 } from './gateway.js';
@@ -25,6 +26,8 @@ interface IdleSessions {
 
 export interface GatewayReport {
   relay: FlowResult & Cpu;
+  /** The relay at the fixed offered rate: the latency floor of the load generator and the kernel. */
+  relayFixedRate: (FlowResult & Cpu) | undefined;
   nimbase: FlowResult & Cpu & { rssMiB: number | undefined; ratio: number };
   /** The same flow at a fixed offered rate (`--gateway-rate`), for latency at a known load. */
   fixedRate: (FlowResult & Cpu) | undefined;
@@ -130,9 +133,14 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
   );
   let relay: GatewayReport['relay'];
   let relaySessions: GatewayReport['relaySessions'];
+  let relayFixedRateResult: GatewayReport['relayFixedRate'];
   try {
     await relayFlow(relayChild.port, o.pairs, o.window, Math.max(1, o.warmup)); // warm-up
     relay = await withCpu(relayChild, () => relayFlow(relayChild.port, o.pairs, o.window, seconds));
+    if (o.fixedRate > 0)
+      relayFixedRateResult = await withCpu(relayChild, () =>
+        relayFixedRate(relayChild.port, o.pairs, o.fixedRate, seconds, Math.max(1, o.warmup)),
+      );
     if (o.sessions > 0) {
       const before = await settledRss(relayChild);
       const idle = await relayIdle(relayChild.port, o.sessions);
@@ -148,6 +156,10 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     await relayChild.stop();
   }
   o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
+  if (relayFixedRateResult)
+    o.log(
+      `  relay at ${o.fixedRate} msg/s: p50 ${relayFixedRateResult.latencyMs.p50.toFixed(2)} ms, p99 ${relayFixedRateResult.latencyMs.p99.toFixed(2)} ms`,
+    );
 
   const dbArgs = o.databaseUrl === undefined ? [] : ['--database-url', o.databaseUrl];
   const creds = JSON.parse(
@@ -244,6 +256,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     }
     return {
       relay,
+      relayFixedRate: relayFixedRateResult,
       nimbase,
       fixedRate,
       packetRate: o.packetRate,
@@ -281,6 +294,9 @@ export function gatewayMarkdown(
     '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | CPU µs/msg: server / event loop | sent / delivered | rate-limit cap msg/s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('bare ws relay', g.relay, 1),
+    ...(g.relayFixedRate
+      ? [row(`bare ws relay at a fixed ${f0(g.relayFixedRate.offered ?? 0)} msg/s offered`, g.relayFixedRate)]
+      : []),
     row('nimbase 7_1 → 7_2', g.nimbase, g.nimbase.ratio),
     ...(g.fixedRate
       ? [row(`nimbase at a fixed ${f0(g.fixedRate.offered ?? 0)} msg/s offered`, g.fixedRate)]

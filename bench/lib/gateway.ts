@@ -132,12 +132,7 @@ function summarise(
  * flight (a new one per ack). Latency is send → the receiver's frame, on one clock.
  */
 export async function relayFlow(port: number, pairs: number, window: number, seconds: number) {
-  const open = (id: string) =>
-    new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/?id=${id}`);
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
-    });
+  const open = (id: string) => openRelay(port, id);
   const socks: WebSocket[] = [];
   const lat: number[] = [];
   let sent = 0;
@@ -170,6 +165,97 @@ export async function relayFlow(port: number, pairs: number, window: number, sec
     measuring = false;
     for (const s of socks) s.terminate();
   }
+}
+
+/**
+ * The relay at a fixed offered rate (open loop), as nimbaseFixedRate: `rate` messages per second
+ * spread round-robin over `pairs` senders, whatever the acks. Its latency is the floor that the load
+ * generator, the kernel and `ws` put under nimbase's figure at the same rate.
+ */
+export async function relayFixedRate(
+  port: number,
+  pairs: number,
+  rate: number,
+  seconds: number,
+  warmupSeconds: number,
+) {
+  const socks: WebSocket[] = [];
+  const lat: number[] = [];
+  let sent = 0;
+  let measuring = false;
+  try {
+    const senders: WebSocket[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const rx = await openRelay(port, `fr${i}`);
+      const tx = await openRelay(port, `fs${i}`);
+      socks.push(rx, tx);
+      senders.push(tx);
+      rx.on('message', (d) => {
+        const m = JSON.parse(d.toString()) as { t: number };
+        if (measuring) lat.push(performance.now() - m.t);
+      });
+    }
+    const elapsed = await openLoop(
+      rate,
+      seconds,
+      warmupSeconds,
+      (n) => {
+        const i = n % pairs;
+        if (measuring) sent++;
+        senders[i]!.send(JSON.stringify({ to: `fr${i}`, seq: n, t: performance.now(), text: PAD }));
+      },
+      (on) => {
+        measuring = on;
+        if (on) lat.length = 0;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    return { ...summarise(pairs, 0, elapsed, sent, lat, 0), offered: rate };
+  } finally {
+    for (const s of socks) s.terminate();
+  }
+}
+
+const openRelay = (port: number, id: string) =>
+  new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/?id=${id}`);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+
+/**
+ * The open-loop pump of both fixed-rate flows: calls `send(n)` for the n-th message on schedule
+ * (checked every millisecond), switches measuring on after the warm-up and off after `seconds`;
+ * resolves with the measured seconds.
+ */
+async function openLoop(
+  rate: number,
+  seconds: number,
+  warmupSeconds: number,
+  send: (n: number) => void,
+  measure: (on: boolean) => void,
+): Promise<number> {
+  let running = true;
+  let n = 0;
+  const start = performance.now();
+  const pump = new Promise<void>((resolve) => {
+    const tick = () => {
+      if (!running) return resolve();
+      const due = Math.floor(((performance.now() - start) / 1000) * rate);
+      for (; n < due; n++) send(n);
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+  measure(true);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measure(false);
+  const elapsed = (performance.now() - t0) / 1000;
+  running = false;
+  await pump;
+  return elapsed;
 }
 
 /**
@@ -214,15 +300,7 @@ const textMessage = (to: string, idClient: string) => ({
 export async function relayIdle(port: number, count: number): Promise<WebSocket[]> {
   const socks: WebSocket[] = [];
   for (let i = 0; i < count; i += 32) {
-    const batch = Array.from(
-      { length: Math.min(32, count - i) },
-      (_, k) =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${port}/?id=idle${i + k}`);
-          ws.once('open', () => resolve(ws));
-          ws.once('error', reject);
-        }),
-    );
+    const batch = Array.from({ length: Math.min(32, count - i) }, (_, k) => openRelay(port, `idle${i + k}`));
     socks.push(...(await Promise.all(batch)));
   }
   return socks;
@@ -294,37 +372,24 @@ export async function nimbaseFixedRate(
   let sent = 0;
   let errors = 0;
   let measuring = false;
-  let running = true;
   const stopReceiving = receive(receivers, lat, () => measuring);
-  let next = 0;
-  let n = 0;
   const run = ++flowRuns;
-  const start = performance.now();
-  const pump = new Promise<void>((resolve) => {
-    const tick = () => {
-      if (!running) return resolve();
-      const due = Math.floor(((performance.now() - start) / 1000) * rate);
-      for (; n < due; n++) {
-        const i = next;
-        next = (next + 1) % senders.length;
-        if (measuring) sent++;
-        senders[i]!.call(7, 1, [textMessage(receivers[i]!.accid, `f${run}-${i}-${n}`)]).then((r) => {
-          if (r.code !== 200) errors++;
-        });
-      }
-      setTimeout(tick, 1);
-    };
-    tick();
-  });
-  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
-  measuring = true;
-  lat.length = 0;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - t0) / 1000;
-  running = false;
-  await pump;
+  const elapsed = await openLoop(
+    rate,
+    seconds,
+    warmupSeconds,
+    (n) => {
+      const i = n % senders.length;
+      if (measuring) sent++;
+      senders[i]!.call(7, 1, [textMessage(receivers[i]!.accid, `f${run}-${i}-${n}`)]).then((r) => {
+        if (r.code !== 200) errors++;
+      });
+    },
+    (on) => {
+      measuring = on;
+      if (on) lat.length = 0;
+    },
+  );
   await new Promise((r) => setTimeout(r, 200));
   stopReceiving();
   return { ...summarise(senders.length, 0, elapsed, sent, lat, errors), offered: rate };
