@@ -11,6 +11,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { type CheckpointSettings, DEFAULT_CHECKPOINTS } from './sqlite-checkpoints.js';
 import {
   CommitRecord,
   type Durability,
@@ -185,6 +186,7 @@ const spawnWriter = (workerData: WriterData) => spawnStoreWorker('sqlite-writer'
 export class ThreadWriter extends WritePath {
   readonly #path: string;
   readonly #durability: Durability;
+  readonly #checkpoints: CheckpointSettings;
   #key: Uint8Array | undefined;
   #worker: Worker | undefined;
   #inflight = new Map<number, Pending[]>();
@@ -194,10 +196,11 @@ export class ThreadWriter extends WritePath {
   readonly #commits = CommitRecord.create();
   #foreignSeen = 0;
 
-  constructor(path: string, durability: Durability) {
+  constructor(path: string, durability: Durability, checkpoints: CheckpointSettings = DEFAULT_CHECKPOINTS) {
     super();
     this.#path = path;
     this.#durability = durability;
+    this.#checkpoints = checkpoints;
   }
 
   useSealingKey(key: Uint8Array): void {
@@ -229,6 +232,7 @@ export class ThreadWriter extends WritePath {
       durability: this.#durability,
       key: this.#key,
       commits: this.#commits.buffer,
+      checkpoints: this.#checkpoints,
     });
     worker.on('message', (m: FromWriter) => {
       if (m.type !== 'results') return;

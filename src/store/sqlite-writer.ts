@@ -3,9 +3,15 @@
  * each event-loop turn as one message; every message that arrives while a COMMIT is in progress
  * joins the next group, so under load one fsync covers many requests and none of it runs on the
  * thread that serves HTTP and WebSocket traffic. Results go back only after COMMIT returned.
+ * WAL checkpoints run on a thread of their own beside this one (sqlite-checkpoints.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import {
+  type CheckpointerData,
+  CheckpointRecord,
+  WriterCheckpoints,
+} from './sqlite-checkpoints.js';
 import {
   CommitRecord,
   type FromWriter,
@@ -15,6 +21,7 @@ import {
   type WriteOp,
   type WriterData,
 } from './sqlite-writes.js';
+import { spawnStoreWorker } from './worker.js';
 
 if (!parentPort) throw new Error('sqlite-writer.ts runs as a worker thread');
 const port = parentPort;
@@ -22,6 +29,31 @@ const data = workerData as WriterData;
 const db = openConnection(data.path, data.durability, Database);
 const executor = new SqliteWriteExecutor(db, data.key);
 const commits = new CommitRecord(data.commits);
+
+// Checkpoints run beside this thread, not inside its COMMITs (sqlite-checkpoints.ts), once the
+// checkpointer has started: until its first round, SQLite's automatic checkpoint stays on.
+const checkpoints = new WriterCheckpoints(new CheckpointRecord(), data.checkpoints);
+const checkpointer = spawnStoreWorker('sqlite-checkpointer', {
+  path: data.path,
+  durability: data.durability,
+  record: checkpoints.record.buffer,
+  intervalMs: data.checkpoints.intervalMs,
+} satisfies CheckpointerData);
+// Its exit is awaited on close; until then it must not keep this thread (or the process) alive.
+checkpointer.unref();
+let closing = false;
+let handedOver = false;
+const checkpointerExited = new Promise((resolve) =>
+  checkpointer.once('exit', () => {
+    // Lost before close (it failed to start, say): SQLite's own checkpoints take over again.
+    if (!closing && handedOver) db.pragma('wal_autocheckpoint = 1000');
+    resolve(undefined);
+  }),
+);
+checkpointer.on('error', () => {
+  // Reported by its exit, above.
+});
+const walCheckpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 
 let queued: { id: number; ops: WriteOp[] }[] = [];
 let scheduled = false;
@@ -42,6 +74,18 @@ function flush(): void {
     ...result,
   };
   port.postMessage(message);
+  // After the results are out: this delays the next group, never this one's answers.
+  if (!handedOver && checkpoints.record.read().round > 0) {
+    db.pragma('wal_autocheckpoint = 0');
+    handedOver = true;
+  }
+  if (checkpoints.due()) {
+    try {
+      walCheckpoint.get();
+    } catch {
+      // Retried after the checkpointer's next round; COMMITs do not depend on it.
+    }
+  }
 }
 
 port.on('message', (m: ToWriter) => {
@@ -58,9 +102,13 @@ port.on('message', (m: ToWriter) => {
       return;
     case 'close':
       flush();
-      db.close();
-      port.postMessage({ type: 'closed' } satisfies FromWriter);
-      port.close();
+      closing = true;
+      checkpoints.record.stop();
+      checkpointerExited.then(() => {
+        db.close();
+        port.postMessage({ type: 'closed' } satisfies FromWriter);
+        port.close();
+      });
       return;
   }
 });

@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import { SecretVault, tokenOwner } from '../security/vault.js';
 import type { MessageInsertValues } from './port.js';
+import type { CheckpointSettings } from './sqlite-checkpoints.js';
 
 export const WRITE_SQL = {
   // Positional (an array clones faster than an object across threads); see AccountInsertParams.
@@ -259,6 +260,8 @@ export interface WriterData {
   key?: Uint8Array | undefined;
   /** The writer's commit record, shared with the store (see CommitRecord). */
   commits: SharedArrayBuffer;
+  /** When the writer restarts the WAL, and how often the checkpointer runs (sqlite-checkpoints.ts). */
+  checkpoints: CheckpointSettings;
 }
 
 /**

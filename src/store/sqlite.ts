@@ -23,6 +23,7 @@ import {
   type RelationRecord,
   type Store,
 } from './port.js';
+import type { CheckpointSettings } from './sqlite-checkpoints.js';
 import { InProcessWriter, ThreadWriter, type WritePath } from './sqlite-write-path.js';
 import {
   type AccountInsertParams,
@@ -45,6 +46,8 @@ export interface SqliteOptions {
   accountCacheSize?: number;
   /** 'full' (default): every answered write is fsync-durable. 'normal': WAL-safe, may lose the last commits on power loss. */
   durability?: Durability;
+  /** WAL checkpoint settings of the writer thread (sqlite-checkpoints.ts); tests shrink them. */
+  checkpoints?: CheckpointSettings;
 }
 
 type Row = Record<string, unknown>;
@@ -118,7 +121,7 @@ export class SqliteStore implements Store {
     this.#writes =
       options.path === ':memory:'
         ? new InProcessWriter(this.#db)
-        : new ThreadWriter(options.path, durability);
+        : new ThreadWriter(options.path, durability, options.checkpoints);
     this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#writes.onCommit = (touched, values, before, after) => {
       // A generation we did not write in between: another process (a CLI import, say) committed.

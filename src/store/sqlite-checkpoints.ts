@@ -1,0 +1,120 @@
+/**
+ * WAL checkpoints off the commit path. SQLite's automatic checkpoint runs inside the COMMIT that
+ * crosses `wal_autocheckpoint` pages: that commit (and every write queued behind it) waits while
+ * a thousand pages are copied into the database file and both files are fsynced. Measured at 5,000
+ * messages/s: ~15 such commits a second, 2–5 ms each, the writer's slowest groups.
+ *
+ * Instead, a checkpointer thread (sqlite-checkpointer.ts) with its own connection runs PASSIVE
+ * checkpoints every few milliseconds, beside the writer: PASSIVE never takes the write lock, so
+ * commits go on meanwhile. The writer turns its automatic checkpoint off at the checkpointer's first
+ * round (and on again should the thread be lost). That alone
+ * would let the WAL grow for ever, because the WAL restarts from its beginning only when a write
+ * transaction starts while every frame has been copied, which under steady load never happens by
+ * chance. So once the checkpointer reports a WAL of at least `restartFrames` frames that it had
+ * copied completely, the writer, after posting its group's results, runs one PASSIVE checkpoint
+ * itself: it copies only what was committed since, and as nothing can commit during it, the
+ * writer's next transaction restarts the WAL. If the checkpointer falls behind by `hardFrames`
+ * (a stalled disk), the writer checkpoints itself whatever it costs, as SQLite would have.
+ */
+
+/** Slots of the shared record (Int32). */
+const STOP = 0;
+const ROUND = 1;
+const LOG = 2;
+const COPIED = 3;
+
+export interface CheckpointLimits {
+  /** WAL frames from which the writer restarts the WAL once the checkpointer caught up. */
+  restartFrames: number;
+  /** WAL frames from which the writer checkpoints itself, caught up or not. */
+  hardFrames: number;
+}
+
+export interface CheckpointSettings extends CheckpointLimits {
+  /** Milliseconds between two rounds of the checkpointer. */
+  intervalMs: number;
+}
+
+/**
+ * 4,000 frames of 4 KiB: a WAL of about 16 MiB between restarts (SQLite's automatic checkpoint:
+ * 1,000); the hard limit, about 160 MiB, is reached only when the checkpointer cannot keep up.
+ */
+export const DEFAULT_CHECKPOINTS: CheckpointSettings = {
+  restartFrames: 4000,
+  hardFrames: 40_000,
+  intervalMs: 10,
+};
+
+/** What the checkpointer thread gets. */
+export interface CheckpointerData {
+  path: string;
+  durability: 'full' | 'normal';
+  record: SharedArrayBuffer;
+  /** Milliseconds between two rounds. */
+  intervalMs: number;
+}
+
+/** The record the checkpointer and the writer share: a stop flag and the last round's figures. */
+export class CheckpointRecord {
+  readonly #slots: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(16)) {
+    this.#slots = new Int32Array(buffer);
+  }
+
+  /** Checkpointer side: waits up to `ms`; false once asked to stop. */
+  wait(ms: number): boolean {
+    if (Atomics.load(this.#slots, STOP) !== 0) return false;
+    Atomics.wait(this.#slots, STOP, 0, ms);
+    return Atomics.load(this.#slots, STOP) === 0;
+  }
+
+  /** Checkpointer side: one round's result (`log` frames in the WAL, `copied` of them checkpointed). */
+  report(log: number, copied: number): void {
+    Atomics.store(this.#slots, LOG, log);
+    Atomics.store(this.#slots, COPIED, copied);
+    Atomics.add(this.#slots, ROUND, 1);
+  }
+
+  /** Writer side: the last round (its number first, so the figures are at least that recent). */
+  read(): { round: number; log: number; copied: number } {
+    const round = Atomics.load(this.#slots, ROUND);
+    return { round, log: Atomics.load(this.#slots, LOG), copied: Atomics.load(this.#slots, COPIED) };
+  }
+
+  /** Writer side: asks the checkpointer to finish (it wakes at once). */
+  stop(): void {
+    Atomics.store(this.#slots, STOP, 1);
+    Atomics.notify(this.#slots, STOP);
+  }
+}
+
+/**
+ * The writer's side of the rule above: after each group, `due()` says whether the writer should run
+ * a checkpoint now (it reads the shared record; no statement, no system call).
+ */
+export class WriterCheckpoints {
+  #handled = 0;
+
+  constructor(
+    readonly record: CheckpointRecord,
+    readonly limits: CheckpointLimits,
+  ) {}
+
+  due(): boolean {
+    const { round, log, copied } = this.record.read();
+    if (round === this.#handled) return false;
+    const caughtUp = copied === log && log >= this.limits.restartFrames;
+    if (!caughtUp && log < this.limits.hardFrames) return false;
+    // One checkpoint per report: the next one is due only after the checkpointer's next round.
+    this.#handled = round;
+    return true;
+  }
+}
+
+/** The row `PRAGMA wal_checkpoint` answers. */
+export interface CheckpointRow {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
