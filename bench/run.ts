@@ -45,8 +45,13 @@ npm run bench -- [--duration 10] [--warmup 3] [--connections 64] [--threads 1] [
                  [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
                  [--gateway-packet-rate 1000000] [--gateway-rate 5000]
 
-Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, gateway (a filter that is not a full name selects
-every scenario containing it). Results go to bench/results/<time>.json and .md; docs/benchmarks.md
+Scenarios: ${SCENARIOS.filter((s) => !s.reference)
+  .map((s) => s.name)
+  .join(', ')}, gateway (a filter that is not a full name selects
+every scenario containing it). Not run unless named: ${SCENARIOS.filter((s) => s.reference)
+  .map((s) => s.name)
+  .join(', ')} (issue 6's careful reference server,
+bench/reference-create.mjs). Results go to bench/results/<time>.json and .md; docs/benchmarks.md
 explains every column.`;
 const opt = parseBenchArgs(
   {
@@ -102,10 +107,11 @@ if (loader !== 'wrk' && loader !== 'autocannon') fail('--loader must be wrk or a
 if (opt.nice !== undefined) setPriority(int('nice', opt.nice, -20, 19));
 const filters = opt.scenario ?? [];
 // A filter that names a scenario exactly selects that one; otherwise every name containing it.
-const scenarios = SCENARIOS.filter(
-  (s) =>
-    filters.length === 0 ||
-    filters.some((f) => (SCENARIOS.some((x) => x.name === f) ? s.name === f : s.name.includes(f))),
+// The references run only when asked for by a filter (`--scenario reference`).
+const scenarios = SCENARIOS.filter((s) =>
+  filters.length === 0
+    ? s.reference === undefined
+    : filters.some((f) => (SCENARIOS.some((x) => x.name === f) ? s.name === f : s.name.includes(f))),
 );
 const gatewayWanted = filters.length === 0 || filters.some((f) => 'gateway'.includes(f));
 if (scenarios.length === 0 && !gatewayWanted)
@@ -229,6 +235,7 @@ async function runBaseline(): Promise<Measured> {
 
 async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> {
   const dataDir = join(workDir, `${index}-${s.name}`);
+  if (s.reference) return runReference(s, dataDir);
   const db = pgUrl === undefined ? undefined : await freshDatabase(index);
   const dbArgs = db ? ['--database-url', db.url] : [];
   const creds = JSON.parse(
@@ -286,6 +293,23 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
     await child.stop();
     if (s.name === 'create') await verifyCreates(join(dataDir, 'nimbase.db'), db?.url);
     await db?.drop();
+  }
+}
+
+/** The issue's reference server (bench/reference-create.mjs), measured as a scenario. */
+async function runReference(s: Scenario, dataDir: string): Promise<ScenarioResult> {
+  mkdirSync(dataDir, { recursive: true });
+  const env = {
+    ...s.reference,
+    REF_DB: join(dataDir, 'reference.db'),
+    REF_SYNC: durability === 'normal' ? 'NORMAL' : 'FULL',
+  };
+  const child = await startChild([join(ROOT, 'bench/reference-create.mjs')], /listening (\d+)/, env);
+  try {
+    const m = await measure(child, s, { appKey: 'baseline', appSecret: 'baseline' });
+    return { name: s.name, ...m, expectCode: s.expectCode };
+  } finally {
+    await child.stop();
   }
 }
 

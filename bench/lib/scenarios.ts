@@ -13,6 +13,11 @@ export interface Scenario {
   expectCode: number;
   /** accids to register before the run (answers are not measured). */
   seedAccids?: string[];
+  /**
+   * Not nimbase: bench/reference-create.mjs with these environment variables (the issue's careful
+   * reference, measured on the same machine). Run only when a --scenario filter names it.
+   */
+  reference?: Record<string, string>;
 }
 
 const seeds = (n: number) => Array.from({ length: n }, (_, i) => `seed${i}`);
@@ -67,5 +72,21 @@ export const SCENARIOS: Scenario[] = [
     bodyTemplate: 'accid=seed{m}&name=n{n}&sign=bench',
     expectCode: 200,
     seedAccids: seeds(1000),
+  },
+  {
+    // The issue's reference as described there: plain tokens at rest.
+    name: 'reference-create',
+    path: '/nimserver/user/create.action',
+    bodyTemplate: 'accid=c{n}&name=Bench%20User',
+    expectCode: 200,
+    reference: {},
+  },
+  {
+    // The same with every token sealed (AES-256-GCM), the promise nimbase keeps.
+    name: 'reference-create-sealed',
+    path: '/nimserver/user/create.action',
+    bodyTemplate: 'accid=c{n}&name=Bench%20User',
+    expectCode: 200,
+    reference: { REF_SEAL: '1' },
   },
 ];
