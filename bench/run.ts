@@ -43,7 +43,7 @@ npm run bench -- [--duration 10] [--warmup 3] [--connections 64] [--threads 1] [
                  [--no-build] [--cpu-prof] [--nice=-10] [--server <dist/cli.js>]
                  [--database-url postgres://…] [--baseline-duration 10]
                  [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
-                 [--gateway-packet-rate 1000000] [--gateway-rate 5000]
+                 [--gateway-packet-rate 1000000] [--gateway-rate 5000] [--gateway-reference]
 
 Scenarios: ${SCENARIOS.filter((s) => !s.reference)
   .map((s) => s.name)
@@ -76,6 +76,8 @@ const opt = parseBenchArgs(
     'gateway-packet-rate': { type: 'string', default: '1000000' },
     // Offered msg/s of the fixed-rate latency run (0: skip it).
     'gateway-rate': { type: 'string', default: '5000' },
+    // Also measure issue 6's durable relay (the bare relay with a SQLite append per message).
+    'gateway-reference': { type: 'boolean', default: false },
     // Another build's dist/cli.js to measure instead of this one (before/after comparisons).
     server: { type: 'string' },
   },
@@ -409,6 +411,8 @@ try {
         sessions,
         packetRate: gatewayPacketRate,
         fixedRate: gatewayRate,
+        reference: opt['gateway-reference'] === true,
+        referenceDb: join(workDir, 'gateway-reference.db'),
         warmup,
         cpuProfDir: opt['cpu-prof'] ? profDir : undefined,
         log,

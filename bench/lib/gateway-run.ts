@@ -26,6 +26,8 @@ interface IdleSessions {
 
 export interface GatewayReport {
   relay: FlowResult & Cpu;
+  /** Issue 6's durable reference: the relay with a group-committed SQLite append per message. */
+  durableRelay: (FlowResult & Cpu) | undefined;
   /** The relay at the fixed offered rate: the latency floor of the load generator and the kernel. */
   relayFixedRate: (FlowResult & Cpu) | undefined;
   nimbase: FlowResult & Cpu & { rssMiB: number | undefined; ratio: number };
@@ -57,6 +59,10 @@ interface Options {
   packetRate: number;
   /** Offered msg/s of the fixed-rate run; 0 skips it. */
   fixedRate: number;
+  /** Also measure the durable relay reference (bench/relay-server.mjs with RELAY_DB). */
+  reference: boolean;
+  /** Where the durable relay keeps its file. */
+  referenceDb: string;
   warmup: number;
   /** Directory for the server's `--cpu-prof` profile, if wanted. */
   cpuProfDir: string | undefined;
@@ -156,6 +162,23 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     await relayChild.stop();
   }
   o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
+  let durableRelay: GatewayReport['durableRelay'];
+  if (o.reference) {
+    const ref = await startChild(
+      [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
+      /listening (\d+)/,
+      { RELAY_DB: o.referenceDb },
+    );
+    try {
+      await relayFlow(ref.port, o.pairs, o.window, Math.max(1, o.warmup));
+      durableRelay = await withCpu(ref, () => relayFlow(ref.port, o.pairs, o.window, seconds));
+    } finally {
+      await ref.stop();
+    }
+    o.log(
+      `  relay + SQLite append (reference): ${Math.round(durableRelay.perSecond)} msg/s${cpuNote(durableRelay)}`,
+    );
+  }
   if (relayFixedRateResult)
     o.log(
       `  relay at ${o.fixedRate} msg/s: p50 ${relayFixedRateResult.latencyMs.p50.toFixed(2)} ms, p99 ${relayFixedRateResult.latencyMs.p99.toFixed(2)} ms`,
@@ -257,6 +280,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     return {
       relay,
       relayFixedRate: relayFixedRateResult,
+      durableRelay,
       nimbase,
       fixedRate,
       packetRate: o.packetRate,
@@ -294,6 +318,15 @@ export function gatewayMarkdown(
     '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | CPU µs/msg: server / event loop | sent / delivered | rate-limit cap msg/s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('bare ws relay', g.relay, 1),
+    ...(g.durableRelay
+      ? [
+          row(
+            'ws relay + SQLite append per message (reference)',
+            g.durableRelay,
+            g.durableRelay.perSecond / g.relay.perSecond,
+          ),
+        ]
+      : []),
     ...(g.relayFixedRate
       ? [row(`bare ws relay at a fixed ${f0(g.relayFixedRate.offered ?? 0)} msg/s offered`, g.relayFixedRate)]
       : []),

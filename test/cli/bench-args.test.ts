@@ -15,6 +15,7 @@ describe('bench command lines', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /npm run bench -- \[--duration 10\]/);
     assert.match(r.stdout, /updateUinfo-1000/);
+    assert.match(r.stdout, /--gateway-reference/);
     assert.match(r.stdout, /Not run unless named: reference-create, reference-create-sealed/);
     const c = run('bench/crash.ts', ['--help']);
     assert.equal(c.status, 0, c.stderr);
