@@ -7,11 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import {
-  type CheckpointerData,
-  CheckpointRecord,
-  WriterCheckpoints,
-} from './sqlite-checkpoints.js';
+import { type CheckpointerData, CheckpointRecord, WriterCheckpoints } from './sqlite-checkpoints.js';
 import {
   CommitRecord,
   type FromWriter,
