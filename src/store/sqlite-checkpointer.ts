@@ -1,6 +1,6 @@
 /**
  * The SQLite checkpointer thread (see sqlite-checkpoints.ts): its own connection runs a PASSIVE
- * checkpoint every few milliseconds, beside the writer thread, and reports the WAL's size and how
+ * checkpoint every 50 ms, beside the writer thread, and reports the WAL's size and how
  * much of it was copied. It never writes rows and never takes the write lock.
  */
 import { workerData } from 'node:worker_threads';

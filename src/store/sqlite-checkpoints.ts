@@ -5,7 +5,7 @@
  * messages/s: ~15 such commits a second, 2–5 ms each, the writer's slowest groups.
  *
  * Instead, a checkpointer thread (sqlite-checkpointer.ts) with its own connection runs PASSIVE
- * checkpoints every few milliseconds, beside the writer: PASSIVE never takes the write lock, so
+ * checkpoints every 50 ms, beside the writer: PASSIVE never takes the write lock, so
  * commits go on meanwhile. The writer turns its automatic checkpoint off at the checkpointer's first
  * round (and on again should the thread be lost). That alone
  * would let the WAL grow for ever, because the WAL restarts from its beginning only when a write
@@ -38,11 +38,14 @@ export interface CheckpointSettings extends CheckpointLimits {
 /**
  * 4,000 frames of 4 KiB: a WAL of about 16 MiB between restarts (SQLite's automatic checkpoint:
  * 1,000); the hard limit, about 160 MiB, is reached only when the checkpointer cannot keep up.
+ * A round every 50 ms: a page written many times meanwhile is copied once (measured at 25–28k
+ * messages/s: the thread used 4.5 % of a core, against 10 % with rounds every 10 ms, and the
+ * server 38–39 µs of CPU per message against 43–44).
  */
 export const DEFAULT_CHECKPOINTS: CheckpointSettings = {
   restartFrames: 4000,
   hardFrames: 40_000,
-  intervalMs: 10,
+  intervalMs: 50,
 };
 
 /** What the checkpointer thread gets. */
