@@ -33,6 +33,8 @@ export interface CheckpointLimits {
 export interface CheckpointSettings extends CheckpointLimits {
   /** Milliseconds between two rounds of the checkpointer. */
   intervalMs: number;
+  /** Groups the writer commits before it starts the checkpointer (SQLite's own until then). */
+  startAfterGroups: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export const DEFAULT_CHECKPOINTS: CheckpointSettings = {
   restartFrames: 4000,
   hardFrames: 40_000,
   intervalMs: 50,
+  startAfterGroups: 64,
 };
 
 /** What the checkpointer thread gets. */

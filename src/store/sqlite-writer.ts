@@ -5,9 +5,14 @@
  * thread that serves HTTP and WebSocket traffic. Results go back only after COMMIT returned.
  * WAL checkpoints run on a thread of their own beside this one (sqlite-checkpoints.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, type Worker, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { type CheckpointerData, CheckpointRecord, WriterCheckpoints } from './sqlite-checkpoints.js';
+import {
+  type CheckpointerData,
+  CheckpointRecord,
+  type CheckpointSettings,
+  WriterCheckpoints,
+} from './sqlite-checkpoints.js';
 import {
   CommitRecord,
   type FromWriter,
@@ -26,30 +31,76 @@ const db = openConnection(data.path, data.durability, Database);
 const executor = new SqliteWriteExecutor(db, data.key);
 const commits = new CommitRecord(data.commits);
 
-// Checkpoints run beside this thread, not inside its COMMITs (sqlite-checkpoints.ts), once the
-// checkpointer has started: until its first round, SQLite's automatic checkpoint stays on.
-const checkpoints = new WriterCheckpoints(new CheckpointRecord(), data.checkpoints);
-const checkpointer = spawnStoreWorker('sqlite-checkpointer', {
-  path: data.path,
-  durability: data.durability,
-  record: checkpoints.record.buffer,
-  intervalMs: data.checkpoints.intervalMs,
-} satisfies CheckpointerData);
-// Its exit is awaited on close; until then it must not keep this thread (or the process) alive.
-checkpointer.unref();
-let closing = false;
-let handedOver = false;
-const checkpointerExited = new Promise((resolve) =>
-  checkpointer.once('exit', () => {
-    // Lost before close (it failed to start, say): SQLite's own checkpoints take over again.
-    if (!closing && handedOver) db.pragma('wal_autocheckpoint = 1000');
-    resolve(undefined);
-  }),
-);
-checkpointer.on('error', () => {
-  // Reported by its exit, above.
-});
-const walCheckpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+/**
+ * WAL checkpoints beside this thread, not inside its COMMITs (sqlite-checkpoints.ts). The
+ * checkpointer thread starts after `startAfterGroups` groups (a CLI command that writes once never
+ * starts it); until its first round, SQLite's automatic checkpoint stays on, and it comes back on
+ * should the thread be lost.
+ */
+class Checkpoints {
+  readonly #rule: WriterCheckpoints;
+  readonly #checkpoint: Database.Statement;
+  #thread: Worker | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #groups = 0;
+  #handedOver = false;
+  #closing = false;
+
+  constructor(readonly settings: CheckpointSettings) {
+    this.#rule = new WriterCheckpoints(new CheckpointRecord(), settings);
+    this.#checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+  }
+
+  /** After a group's results are out: this may delay the next group, never this one's answers. */
+  afterGroup(): void {
+    if (!this.#thread) {
+      if (++this.#groups >= this.settings.startAfterGroups && !this.#closing) this.#start();
+      return;
+    }
+    if (!this.#handedOver) {
+      if (this.#rule.record.read().round === 0) return;
+      db.pragma('wal_autocheckpoint = 0');
+      this.#handedOver = true;
+    }
+    if (this.#rule.due()) {
+      try {
+        this.#checkpoint.get();
+      } catch {
+        // Retried after the checkpointer's next round; COMMITs do not depend on it.
+      }
+    }
+  }
+
+  #start(): void {
+    const thread = spawnStoreWorker('sqlite-checkpointer', {
+      path: data.path,
+      durability: data.durability,
+      record: this.#rule.record.buffer,
+      intervalMs: this.settings.intervalMs,
+    } satisfies CheckpointerData);
+    // Its exit is awaited on close; until then it must not keep this thread (or the process) alive.
+    thread.unref();
+    thread.on('error', () => {
+      // Reported by its exit, below.
+    });
+    this.#exited = new Promise((resolve) =>
+      thread.once('exit', () => {
+        // Lost before close (it failed to start, say): SQLite's own checkpoints take over again.
+        if (!this.#closing && this.#handedOver) db.pragma('wal_autocheckpoint = 1000');
+        resolve();
+      }),
+    );
+    this.#thread = thread;
+  }
+
+  /** Stops the checkpointer; resolves once it has exited (its connection closed). */
+  close(): Promise<void> {
+    this.#closing = true;
+    this.#rule.record.stop();
+    return this.#exited;
+  }
+}
+const checkpoints = new Checkpoints(data.checkpoints);
 
 let queued: { id: number; ops: WriteOp[] }[] = [];
 let scheduled = false;
@@ -70,18 +121,7 @@ function flush(): void {
     ...result,
   };
   port.postMessage(message);
-  // After the results are out: this delays the next group, never this one's answers.
-  if (!handedOver && checkpoints.record.read().round > 0) {
-    db.pragma('wal_autocheckpoint = 0');
-    handedOver = true;
-  }
-  if (checkpoints.due()) {
-    try {
-      walCheckpoint.get();
-    } catch {
-      // Retried after the checkpointer's next round; COMMITs do not depend on it.
-    }
-  }
+  checkpoints.afterGroup();
 }
 
 port.on('message', (m: ToWriter) => {
@@ -98,9 +138,7 @@ port.on('message', (m: ToWriter) => {
       return;
     case 'close':
       flush();
-      closing = true;
-      checkpoints.record.stop();
-      checkpointerExited.then(() => {
+      checkpoints.close().then(() => {
         db.close();
         port.postMessage({ type: 'closed' } satisfies FromWriter);
         port.close();

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import type { CheckpointSettings } from '../../src/store/sqlite-checkpoints.js';
 import { newAccount } from '../helpers/accounts.js';
 
 const KEY = randomBytes(32);
@@ -20,14 +21,23 @@ const WARMUP_TURNS = 40;
 const PER_TURN = 50;
 const NAME = 'n'.repeat(300);
 
-async function open(
-  path: string,
-  checkpoints?: { restartFrames: number; hardFrames: number; intervalMs: number },
-): Promise<SqliteStore> {
+async function open(path: string, checkpoints?: CheckpointSettings): Promise<SqliteStore> {
   const s = new SqliteStore({ path, checkpoints });
   s.useSealingKey(KEY);
   await s.migrate();
   return s;
+}
+
+/** The WAL header's checkpoint sequence number: it counts the WAL's restarts (sqlite.org/fileformat.html). */
+function walRestarts(path: string): number {
+  const header = Buffer.alloc(16);
+  const fd = openSync(`${path}-wal`, 'r');
+  try {
+    readSync(fd, header, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return header.readUInt32BE(12);
 }
 
 describe('SqliteStore WAL checkpoints', () => {
@@ -39,7 +49,12 @@ describe('SqliteStore WAL checkpoints', () => {
 
   it('keeps the WAL file bounded under steady writes, and loses nothing', async () => {
     const path = join(dir, 'steady.db');
-    const store = await open(path, { restartFrames: 64, hardFrames: 100_000, intervalMs: 2 });
+    const store = await open(path, {
+      restartFrames: 64,
+      hardFrames: 100_000,
+      intervalMs: 2,
+      startAfterGroups: 1,
+    });
     await store.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
     const turn = async (t: number) => {
       // One turn's creates form one group; the next turn starts as soon as they are answered.
@@ -56,12 +71,17 @@ describe('SqliteStore WAL checkpoints', () => {
     let t = 0;
     while (t < WARMUP_TURNS || performance.now() - warm < 1500) await turn(t++);
     const walAfterWarmup = statSync(`${path}-wal`).size;
+    const restartsAfterWarmup = walRestarts(path);
     const total = t + TURNS;
     for (; t < total; t++) await turn(t);
     const grown = statSync(`${path}-wal`).size - walAfterWarmup;
     // Without checkpoints the WAL would grow by every frame written (some 4 MiB here); restarted
     // every 64 frames or so, it does not grow at all.
     assert.ok(grown < 512 * 1024, `the WAL file grew by ${grown} bytes`);
+    // SQLite's automatic checkpoint (1,000 frames) would restart it once or twice over these
+    // ~1,000 frames: many restarts show the checkpointer at work.
+    const restarts = walRestarts(path) - restartsAfterWarmup;
+    assert.ok(restarts >= 10, `the WAL restarted ${restarts} times`);
     await store.close();
 
     const reopened = await open(path);
