@@ -14,7 +14,9 @@
  * copied completely, the writer, after posting its group's results, runs one PASSIVE checkpoint
  * itself: it copies only what was committed since, and as nothing can commit during it, the
  * writer's next transaction restarts the WAL. If the checkpointer falls behind by `hardFrames`
- * (a stalled disk), the writer checkpoints itself whatever it costs, as SQLite would have.
+ * (a slow disk), the writer checkpoints itself whatever it costs, as SQLite would have; if its
+ * reports stop (the thread died, hangs or fails every round), SQLite's automatic checkpoint is back
+ * on until they resume.
  */
 
 /** Slots of the shared record (Int32). */
@@ -35,6 +37,8 @@ export interface CheckpointSettings extends CheckpointLimits {
   intervalMs: number;
   /** Groups the writer commits before it starts the checkpointer (SQLite's own until then). */
   startAfterGroups: number;
+  /** Without a report for this long, the writer stops trusting the checkpointer. */
+  staleMs: number;
 }
 
 /**
@@ -49,6 +53,7 @@ export const DEFAULT_CHECKPOINTS: CheckpointSettings = {
   hardFrames: 40_000,
   intervalMs: 50,
   startAfterGroups: 64,
+  staleMs: 2000,
 };
 
 /** What the checkpointer thread gets. */
@@ -95,26 +100,58 @@ export class CheckpointRecord {
   }
 }
 
+/** What the writer does after a group (WriterCheckpoints.next). */
+export interface CheckpointStep {
+  /** Switch SQLite's automatic checkpoint on (true) or off (false); undefined: leave it. */
+  autocheckpoint: boolean | undefined;
+  /** Run one PASSIVE checkpoint now. */
+  checkpoint: boolean;
+}
+
+const NOTHING: CheckpointStep = { autocheckpoint: undefined, checkpoint: false };
+
 /**
- * The writer's side of the rule above: after each group, `due()` says whether the writer should run
- * a checkpoint now (it reads the shared record; no statement, no system call).
+ * The writer's side of the rule above. After each group, `next()` reads the shared record (no
+ * statement, no system call) and says what to do. The checkpointer is trusted (SQLite's automatic
+ * checkpoint off) only while its reports keep coming: a thread that died, hangs in a round or fails
+ * every round stops moving the round counter, and after `staleMs` the writer hands the WAL back to
+ * SQLite until the reports resume.
  */
 export class WriterCheckpoints {
+  /** The round of the writer's last own checkpoint. */
   #handled = 0;
+  #seen = 0;
+  #seenAt = 0;
+  #trusted = false;
+  #lost = false;
 
   constructor(
     readonly record: CheckpointRecord,
-    readonly limits: CheckpointLimits,
+    readonly limits: CheckpointLimits & { staleMs: number },
   ) {}
 
-  due(): boolean {
+  /** The checkpointer thread is gone for good. */
+  lost(): void {
+    this.#lost = true;
+  }
+
+  next(now: number): CheckpointStep {
     const { round, log, copied } = this.record.read();
-    if (round === this.#handled) return false;
+    if (round !== this.#seen) {
+      this.#seen = round;
+      this.#seenAt = now;
+    }
+    const trusted = round > 0 && !this.#lost && now - this.#seenAt <= this.limits.staleMs;
+    if (trusted !== this.#trusted) {
+      this.#trusted = trusted;
+      return { autocheckpoint: !trusted, checkpoint: false };
+    }
+    if (!trusted || round === this.#handled) return NOTHING;
     const caughtUp = copied === log && log >= this.limits.restartFrames;
-    if (!caughtUp && log < this.limits.hardFrames) return false;
+    if (!caughtUp && log < this.limits.hardFrames) return NOTHING;
     // One checkpoint per report: the next one is due only after the checkpointer's next round.
     this.#handled = round;
-    return true;
+    return { autocheckpoint: undefined, checkpoint: true };
   }
 }
 

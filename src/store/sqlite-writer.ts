@@ -31,20 +31,24 @@ const db = openConnection(data.path, data.durability, Database);
 const executor = new SqliteWriteExecutor(db, data.key);
 const commits = new CommitRecord(data.commits);
 
+/** SQLite's default `wal_autocheckpoint`, in pages. */
+const SQLITE_AUTOCHECKPOINT = 1000;
+
 /**
  * WAL checkpoints beside this thread, not inside its COMMITs (sqlite-checkpoints.ts). The
  * checkpointer thread starts after `startAfterGroups` groups (a CLI command that writes once never
- * starts it); until its first round, SQLite's automatic checkpoint stays on, and it comes back on
- * should the thread be lost.
+ * starts it); SQLite's automatic checkpoint stays on until its first report, and comes back on
+ * whenever its reports stop (the thread lost, hung or failing).
  */
+
 class Checkpoints {
   readonly #rule: WriterCheckpoints;
   readonly #checkpoint: Database.Statement;
   #thread: Worker | undefined;
   #exited: Promise<void> = Promise.resolve();
   #groups = 0;
-  #handedOver = false;
   #closing = false;
+  #unavailable = false;
 
   constructor(readonly settings: CheckpointSettings) {
     this.#rule = new WriterCheckpoints(new CheckpointRecord(), settings);
@@ -54,15 +58,14 @@ class Checkpoints {
   /** After a group's results are out: this may delay the next group, never this one's answers. */
   afterGroup(): void {
     if (!this.#thread) {
-      if (++this.#groups >= this.settings.startAfterGroups && !this.#closing) this.#start();
+      if (++this.#groups >= this.settings.startAfterGroups && !this.#closing && !this.#unavailable)
+        this.#start();
       return;
     }
-    if (!this.#handedOver) {
-      if (this.#rule.record.read().round === 0) return;
-      db.pragma('wal_autocheckpoint = 0');
-      this.#handedOver = true;
-    }
-    if (this.#rule.due()) {
+    const step = this.#rule.next(performance.now());
+    if (step.autocheckpoint !== undefined)
+      db.pragma(`wal_autocheckpoint = ${step.autocheckpoint ? SQLITE_AUTOCHECKPOINT : 0}`);
+    if (step.checkpoint) {
       try {
         this.#checkpoint.get();
       } catch {
@@ -72,12 +75,19 @@ class Checkpoints {
   }
 
   #start(): void {
-    const thread = spawnStoreWorker('sqlite-checkpointer', {
-      path: data.path,
-      durability: data.durability,
-      record: this.#rule.record.buffer,
-      intervalMs: this.settings.intervalMs,
-    } satisfies CheckpointerData);
+    let thread: Worker;
+    try {
+      thread = spawnStoreWorker('sqlite-checkpointer', {
+        path: data.path,
+        durability: data.durability,
+        record: this.#rule.record.buffer,
+        intervalMs: this.settings.intervalMs,
+      } satisfies CheckpointerData);
+    } catch {
+      // No thread to be had: SQLite's own checkpoints, as before.
+      this.#unavailable = true;
+      return;
+    }
     // Its exit is awaited on close; until then it must not keep this thread (or the process) alive.
     thread.unref();
     thread.on('error', () => {
@@ -85,8 +95,8 @@ class Checkpoints {
     });
     this.#exited = new Promise((resolve) =>
       thread.once('exit', () => {
-        // Lost before close (it failed to start, say): SQLite's own checkpoints take over again.
-        if (!this.#closing && this.#handedOver) db.pragma('wal_autocheckpoint = 1000');
+        // Lost before close: SQLite's own checkpoints take over at the next group.
+        this.#rule.lost();
         resolve();
       }),
     );

@@ -54,6 +54,7 @@ describe('SqliteStore WAL checkpoints', () => {
       hardFrames: 100_000,
       intervalMs: 2,
       startAfterGroups: 1,
+      staleMs: 2000,
     });
     await store.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
     const turn = async (t: number) => {

@@ -1,53 +1,103 @@
-/** When the SQLite writer runs a WAL checkpoint itself (src/store/sqlite-checkpoints.ts). */
+/** When the SQLite writer trusts the checkpointer and when it checkpoints itself (src/store/sqlite-checkpoints.ts). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { CheckpointRecord, WriterCheckpoints } from '../../src/store/sqlite-checkpoints.js';
 
-const limits = { restartFrames: 100, hardFrames: 1000 };
+const limits = { restartFrames: 100, hardFrames: 1000, staleMs: 1000 };
+const OFF = { autocheckpoint: false, checkpoint: false };
+const ON = { autocheckpoint: true, checkpoint: false };
+const NOTHING = { autocheckpoint: undefined, checkpoint: false };
+const CHECKPOINT = { autocheckpoint: undefined, checkpoint: true };
+
+/** A writer that has seen the checkpointer's first report (automatic checkpoint switched off). */
+function trusting() {
+  const record = new CheckpointRecord();
+  const w = new WriterCheckpoints(record, limits);
+  record.report(1, 1);
+  assert.deepEqual(w.next(0), OFF);
+  return { record, w };
+}
 
 describe('WriterCheckpoints', () => {
-  it('is not due before the checkpointer reported anything', () => {
-    assert.equal(new WriterCheckpoints(new CheckpointRecord(), limits).due(), false);
+  it('leaves SQLite its automatic checkpoint until the first report', () => {
+    const w = new WriterCheckpoints(new CheckpointRecord(), limits);
+    assert.deepEqual(w.next(0), NOTHING);
+    assert.deepEqual(w.next(5000), NOTHING);
   });
 
-  it('is due once the checkpointer copied a WAL of restartFrames or more completely', () => {
-    const record = new CheckpointRecord();
-    const w = new WriterCheckpoints(record, limits);
+  it('switches it off at the first report, then checkpoints once a large WAL was copied completely', () => {
+    const { record, w } = trusting();
     record.report(99, 99);
-    assert.equal(w.due(), false, 'a small WAL is left to grow');
+    assert.deepEqual(w.next(10), NOTHING, 'a small WAL is left to grow');
     record.report(100, 100);
-    assert.equal(w.due(), true);
+    assert.deepEqual(w.next(20), CHECKPOINT);
   });
 
-  it('is not due while the checkpointer is behind, below the hard limit', () => {
-    const record = new CheckpointRecord();
-    const w = new WriterCheckpoints(record, limits);
+  it('does not checkpoint while the checkpointer is behind, below the hard limit; does at it', () => {
+    const { record, w } = trusting();
     record.report(999, 500);
-    assert.equal(w.due(), false);
-  });
-
-  it('is due at the hard limit, caught up or not', () => {
-    const record = new CheckpointRecord();
-    const w = new WriterCheckpoints(record, limits);
+    assert.deepEqual(w.next(10), NOTHING);
     record.report(1000, 10);
-    assert.equal(w.due(), true);
+    assert.deepEqual(w.next(20), CHECKPOINT);
   });
 
-  it('is due once per report, not after every group', () => {
-    const record = new CheckpointRecord();
-    const w = new WriterCheckpoints(record, limits);
+  it('checkpoints once per report, not after every group', () => {
+    const { record, w } = trusting();
     record.report(200, 200);
-    assert.equal(w.due(), true);
-    assert.equal(w.due(), false, 'same round: the writer already checkpointed');
+    assert.deepEqual(w.next(10), CHECKPOINT);
+    assert.deepEqual(w.next(11), NOTHING, 'same round: the writer already checkpointed');
     record.report(5000, 5000);
-    assert.equal(w.due(), true, 'a new round');
+    assert.deepEqual(w.next(12), CHECKPOINT, 'a new round');
   });
 
-  it('stops waiting once stopped', () => {
+  it('switches the automatic checkpoint back on when the reports stop, and off when they resume', () => {
+    const { record, w } = trusting();
+    assert.deepEqual(w.next(1000), NOTHING, 'still within staleMs of the last report');
+    record.report(5000, 5000);
+    assert.deepEqual(w.next(1500), CHECKPOINT);
+    // No report since t=1500 (the thread hangs, or fails every round).
+    assert.deepEqual(w.next(2501), ON);
+    assert.deepEqual(w.next(3000), NOTHING, 'untrusted: no checkpoint of its own');
+    record.report(6000, 6000);
+    assert.deepEqual(w.next(3100), OFF);
+    assert.deepEqual(w.next(3101), CHECKPOINT);
+  });
+
+  it('switches it back on for good once the thread is lost, even with a fresh report', () => {
+    const { record, w } = trusting();
+    record.report(5000, 5000);
+    w.lost();
+    assert.deepEqual(w.next(10), ON);
+    record.report(6000, 6000);
+    assert.deepEqual(w.next(20), NOTHING);
+  });
+
+  it('wakes a checkpointer waiting on another thread at once on stop', async () => {
     const record = new CheckpointRecord();
+    // The same wait as CheckpointRecord.wait (a worker cannot import the .ts sources here).
+    const waiter = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const slots = new Int32Array(workerData);
+       parentPort.postMessage('waiting');
+       parentPort.postMessage(Atomics.wait(slots, 0, 0, 30000));`,
+      { eval: true, workerData: record.buffer },
+    );
+    const answers: unknown[] = [];
+    const done = new Promise<void>((resolve) =>
+      waiter.on('message', (m) => {
+        answers.push(m);
+        if (answers.length === 2) resolve();
+      }),
+    );
+    await new Promise((r) => waiter.once('message', r));
+    await new Promise((r) => setTimeout(r, 50));
     const t0 = performance.now();
     record.stop();
-    assert.equal(record.wait(10_000), false);
-    assert.ok(performance.now() - t0 < 5_000);
+    await done;
+    assert.ok(performance.now() - t0 < 10_000);
+    assert.notEqual(answers[1], 'timed-out', 'woken by notify');
+    assert.equal(record.wait(10_000), false, 'and stays stopped');
+    await waiter.terminate();
   });
 });
