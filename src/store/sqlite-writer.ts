@@ -40,9 +40,8 @@ const SQLITE_AUTOCHECKPOINT = 1000;
  * WAL checkpoints beside this thread, not inside its COMMITs (sqlite-checkpoints.ts). The
  * checkpointer thread starts after `startAfterGroups` groups (a CLI command that writes once never
  * starts it); SQLite's automatic checkpoint stays on until its first report, and comes back on
- * whenever its reports stop (the thread lost, hung or failing).
+ * whenever its reports stop (the thread lost, hung or failing). A lost thread is not started again.
  */
-
 class Checkpoints {
   readonly #rule: WriterCheckpoints;
   readonly #checkpoint: Database.Statement;
