@@ -5,18 +5,19 @@
  * messages/s: ~15 such commits a second, 2–5 ms each, the writer's slowest groups.
  *
  * Instead, a checkpointer thread (sqlite-checkpointer.ts) with its own connection runs PASSIVE
- * checkpoints every 50 ms, beside the writer: PASSIVE never takes the write lock, so
- * commits go on meanwhile. The writer turns its automatic checkpoint off at the checkpointer's first
- * round (and on again should the thread be lost). That alone
- * would let the WAL grow for ever, because the WAL restarts from its beginning only when a write
- * transaction starts while every frame has been copied, which under steady load never happens by
- * chance. So once the checkpointer reports a WAL of at least `restartFrames` frames that it had
+ * checkpoints every 50 ms beside the writer: PASSIVE never takes the write lock, so commits go on
+ * meanwhile. The writer turns its automatic checkpoint off at the checkpointer's first report.
+ *
+ * That alone would let the WAL grow for ever: the WAL restarts from its beginning only when a
+ * write transaction starts while every frame has been copied, which under steady load never happens
+ * by chance. So once the checkpointer reports a WAL of at least `restartFrames` frames that it had
  * copied completely, the writer, after posting its group's results, runs one PASSIVE checkpoint
  * itself: it copies only what was committed since, and as nothing can commit during it, the
- * writer's next transaction restarts the WAL. If the checkpointer falls behind by `hardFrames`
- * (a slow disk), the writer checkpoints itself whatever it costs, as SQLite would have; if its
- * reports stop (the thread died, hangs or fails every round), SQLite's automatic checkpoint is back
- * on until they resume.
+ * writer's next transaction restarts the WAL.
+ *
+ * If the checkpointer falls behind by `hardFrames` (a slow disk), the writer checkpoints itself
+ * whatever it costs, as SQLite would have; if its reports stop (the thread died, hangs or fails
+ * every round), SQLite's automatic checkpoint is back on until they resume.
  */
 
 /** Slots of the shared record (Int32). */
