@@ -1,7 +1,8 @@
 /**
  * The SQLite checkpointer thread (see sqlite-checkpoints.ts): its own connection runs a PASSIVE
  * checkpoint every 50 ms, beside the writer thread, and reports the WAL's size and how
- * much of it was copied. It never writes rows and never takes the write lock.
+ * much of it was copied. It never writes rows and never takes the write lock. A round with no
+ * commit since the last complete one runs no statement: an idle server's checkpointer only wakes.
  */
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -16,7 +17,14 @@ const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
 try {
   // Blocking between rounds is fine: this thread has nothing else to do, and stop() wakes it.
   let failures = 0;
+  // Commits seen before the last round that completed: none since, nothing new to copy.
+  let copiedUpTo: number | undefined;
   while (record.wait(data.intervalMs)) {
+    const commits = record.commits();
+    if (commits === copiedUpTo) {
+      record.idle();
+      continue;
+    }
     let row: CheckpointRow;
     try {
       row = checkpoint.get() as CheckpointRow;
@@ -28,7 +36,11 @@ try {
       continue;
     }
     // busy: another connection (the writer) was checkpointing; its figures are then -1.
-    if (row.busy === 0 && row.log >= 0) record.report(row.log, row.checkpointed);
+    if (row.busy === 0 && row.log >= 0) {
+      record.report(row.log, row.checkpointed);
+      // Everything copied (no reader held frames back): the next round waits for a commit.
+      copiedUpTo = row.checkpointed === row.log ? commits : undefined;
+    }
   }
 } finally {
   db.close();

@@ -25,6 +25,7 @@ const STOP = 0;
 const ROUND = 1;
 const LOG = 2;
 const COPIED = 3;
+const COMMITS = 4;
 
 export interface CheckpointLimits {
   /** WAL frames from which the writer restarts the WAL once the checkpointer caught up. */
@@ -66,12 +67,30 @@ export interface CheckpointerData {
   intervalMs: number;
 }
 
-/** The record the checkpointer and the writer share: a stop flag and the last round's figures. */
+/**
+ * The record the checkpointer and the writer share: a stop flag, the last round's figures, and how
+ * many groups the writer has committed.
+ */
 export class CheckpointRecord {
   readonly #slots: Int32Array;
 
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(16)) {
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(20)) {
     this.#slots = new Int32Array(buffer);
+  }
+
+  /** Writer side: one more group committed. */
+  committed(): void {
+    Atomics.add(this.#slots, COMMITS, 1);
+  }
+
+  /** Checkpointer side: the groups committed so far (wraps; compare for equality only). */
+  commits(): number {
+    return Atomics.load(this.#slots, COMMITS);
+  }
+
+  /** Checkpointer side: a round with nothing new to copy, reported as alive with the same figures. */
+  idle(): void {
+    Atomics.add(this.#slots, ROUND, 1);
   }
 
   /** Checkpointer side: waits up to `ms`; false once asked to stop. */

@@ -58,6 +58,7 @@ class Checkpoints {
 
   /** After a group's results are out: this may delay the next group, never this one's answers. */
   afterGroup(): void {
+    this.#rule.record.committed();
     if (!this.#thread) {
       if (++this.#groups >= this.settings.startAfterGroups && !this.#closing && !this.#unavailable)
         this.#start();

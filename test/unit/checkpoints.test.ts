@@ -64,6 +64,18 @@ describe('WriterCheckpoints', () => {
     assert.deepEqual(w.next(3101), CHECKPOINT);
   });
 
+  it('counts an idle round (nothing committed since the last) as a sign of life', () => {
+    const { record, w } = trusting();
+    record.committed();
+    const before = record.commits();
+    record.idle();
+    assert.equal(record.commits(), before, "the commit counter is the writer's alone");
+    assert.deepEqual(w.next(1500), NOTHING, 'an idle round at t=1500 keeps the trust');
+    record.idle();
+    assert.deepEqual(w.next(3000), NOTHING);
+    assert.deepEqual(w.next(5001), ON, 'no round at all for longer than staleMs');
+  });
+
   it('switches it back on for good once the thread is lost, even with a fresh report', () => {
     const { record, w } = trusting();
     record.report(5000, 5000);
