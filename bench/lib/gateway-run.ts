@@ -28,6 +28,8 @@ export interface GatewayReport {
   relay: FlowResult & Cpu;
   /** Issue 6's durable reference: the relay with a group-committed SQLite append per message. */
   durableRelay: (FlowResult & Cpu) | undefined;
+  /** The durable reference at the fixed offered rate: what an fsync per turn adds to the latency. */
+  durableRelayFixedRate: (FlowResult & Cpu) | undefined;
   /** The relay at the fixed offered rate: the latency floor of the load generator and the kernel. */
   relayFixedRate: (FlowResult & Cpu) | undefined;
   nimbase: FlowResult & Cpu & { rssMiB: number | undefined; ratio: number };
@@ -163,6 +165,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
   }
   o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
   let durableRelay: GatewayReport['durableRelay'];
+  let durableRelayFixedRate: GatewayReport['durableRelayFixedRate'];
   if (o.reference) {
     const ref = await startChild(
       [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
@@ -172,6 +175,10 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     try {
       await relayFlow(ref.port, o.pairs, o.window, Math.max(1, o.warmup));
       durableRelay = await withCpu(ref, () => relayFlow(ref.port, o.pairs, o.window, seconds));
+      if (o.fixedRate > 0)
+        durableRelayFixedRate = await withCpu(ref, () =>
+          relayFixedRate(ref.port, o.pairs, o.fixedRate, seconds, Math.max(1, o.warmup)),
+        );
     } finally {
       await ref.stop();
     }
@@ -281,6 +288,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
       relay,
       relayFixedRate: relayFixedRateResult,
       durableRelay,
+      durableRelayFixedRate,
       nimbase,
       fixedRate,
       packetRate: o.packetRate,
@@ -324,6 +332,14 @@ export function gatewayMarkdown(
             'ws relay + SQLite append per message (reference)',
             g.durableRelay,
             g.durableRelay.perSecond / g.relay.perSecond,
+          ),
+        ]
+      : []),
+    ...(g.durableRelayFixedRate
+      ? [
+          row(
+            `ws relay + SQLite append (reference) at a fixed ${f0(g.durableRelayFixedRate.offered ?? 0)} msg/s offered`,
+            g.durableRelayFixedRate,
           ),
         ]
       : []),
