@@ -411,6 +411,7 @@ try {
         sessions,
         packetRate: gatewayPacketRate,
         fixedRate: gatewayRate,
+        rounds,
         reference: opt['gateway-reference'] === true,
         referenceDb: join(workDir, 'gateway-reference.db'),
         warmup,
