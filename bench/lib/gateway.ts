@@ -132,15 +132,14 @@ function summarise(
  * flight (a new one per ack). Latency is send → the receiver's frame, on one clock.
  */
 export async function relayFlow(port: number, pairs: number, window: number, seconds: number) {
-  const open = (id: string) => openRelay(port, id);
   const socks: WebSocket[] = [];
   const lat: number[] = [];
   let sent = 0;
   let measuring = true;
   try {
     for (let i = 0; i < pairs; i++) {
-      const rx = await open(`r${i}`);
-      const tx = await open(`s${i}`);
+      const rx = await openRelay(port, `r${i}`);
+      const tx = await openRelay(port, `s${i}`);
       socks.push(rx, tx);
       rx.on('message', (d) => {
         const m = JSON.parse(d.toString()) as { t: number };
