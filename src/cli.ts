@@ -197,6 +197,8 @@ export function buildProgram(): Command {
         appCacheTtlMs: config.appCacheTtl,
         busUrl: config.busUrl,
         onBusError: (err) => logger.error({ err }, 'bus handler failed'),
+        onStoreNotice: ({ level, event, message, error, repeated }) =>
+          logger[level]({ store: event, error, repeated }, message),
       });
       if (database.kind === 'postgres' && !config.secretKey)
         logger.warn(

@@ -18,6 +18,7 @@ import { KEY_FILE_NAME, loadOrCreateKeyFile, parseKey } from './security/keyfile
 import { SecretVault } from './security/vault.js';
 import { openStore, StoreUrlError } from './store/open.js';
 import type { Store } from './store/port.js';
+import type { StoreNotice } from './store/sqlite-checkpoints.js';
 
 export interface Runtime {
   store: Store;
@@ -43,6 +44,8 @@ export interface RuntimeOptions {
   presence?: PresenceQuery;
   /** Called when publishing an account event fails (the write it follows stands). */
   onEventError?: (err: unknown) => void;
+  /** Hears the store's notices (a lost or failing WAL checkpointer thread, say). */
+  onStoreNotice?: (notice: StoreNotice) => void;
 }
 
 /** The account service's switches, when the config carries them (serve does; data commands don't). */
@@ -65,6 +68,7 @@ export async function openRuntime(
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       durability: config.durability,
+      onNotice: options.onStoreNotice,
     });
   } catch (err) {
     if (err instanceof StoreUrlError) throw new ConfigError(err.message);

@@ -2,12 +2,15 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Store } from './port.js';
 import { type Durability, SqliteStore } from './sqlite.js';
+import type { StoreNotice } from './sqlite-checkpoints.js';
 
 export interface OpenStoreOptions {
   /** `sqlite:<path>`, `file:<path>`, a plain path, or undefined for `<dataDir>/nimbase.db`. */
   databaseUrl?: string | undefined;
   dataDir: string;
   durability?: Durability;
+  /** Hears the store's notices (the SQLite writer's checkpoints); `serve` logs them. */
+  onNotice?: ((notice: StoreNotice) => void) | undefined;
 }
 
 export class StoreUrlError extends Error {}
@@ -59,7 +62,7 @@ export async function openStore(o: OpenStoreOptions & { migrate?: boolean }): Pr
     }
     return store;
   }
-  const store = new SqliteStore({ path: d.path, durability: o.durability ?? 'full' });
+  const store = new SqliteStore({ path: d.path, durability: o.durability ?? 'full', onNotice: o.onNotice });
   if (o.migrate !== false) await store.migrate();
   return store;
 }

@@ -4,9 +4,14 @@
  * much of it was copied. It never writes rows and never takes the write lock. A round with no
  * commit since the last complete one runs no statement: an idle server's checkpointer only wakes.
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { type CheckpointerData, CheckpointRecord, type CheckpointRow } from './sqlite-checkpoints.js';
+import {
+  type CheckpointerData,
+  CheckpointRecord,
+  type CheckpointRow,
+  type StoreNotice,
+} from './sqlite-checkpoints.js';
 import { openConnection } from './sqlite-writes.js';
 
 const MAX_FAILED_ROUNDS = 20;
@@ -29,10 +34,21 @@ try {
     try {
       row = checkpoint.get() as CheckpointRow;
       failures = 0;
-    } catch {
+    } catch (err) {
       // An I/O error, say: the next round tries again. Failing round after round, the thread ends,
-      // and the writer hands the WAL back to SQLite's automatic checkpoint.
-      if (++failures >= MAX_FAILED_ROUNDS) break;
+      // and the writer hands the WAL back to SQLite's automatic checkpoint. The writer passes
+      // these on to the store's log (its NoticeGate keeps one a minute).
+      const error = String((err as Error)?.message ?? err);
+      const ending = ++failures >= MAX_FAILED_ROUNDS;
+      parentPort?.postMessage({
+        level: 'warn',
+        event: ending ? 'checkpointer-gave-up' : 'checkpointer-round-failed',
+        message: ending
+          ? `a WAL checkpoint round failed ${failures} times in a row: the checkpointer thread ends`
+          : 'a WAL checkpoint round failed; the next round tries again',
+        error,
+      } satisfies StoreNotice);
+      if (ending) break;
       continue;
     }
     // busy: another connection (the writer) was checkpointing; its figures are then -1.

@@ -181,3 +181,41 @@ export interface CheckpointRow {
   log: number;
   checkpointed: number;
 }
+
+/**
+ * What the writer thread tells the store about its checkpoints: a checkpointer thread that could not
+ * start, failed a round, stopped reporting or exited, and the writer's own checkpoint failing. No
+ * write is lost in any of these (SQLite's own checkpoint takes over); `serve` logs them, so that a
+ * failing disk or a lost thread is seen before the WAL has grown.
+ */
+export interface StoreNotice {
+  level: 'warn' | 'info';
+  /** A stable name: checkpointer-unavailable, checkpointer-round-failed, checkpointer-stale … */
+  event: string;
+  message: string;
+  /** The error's message, when one caused it. */
+  error?: string | undefined;
+  /** Notices of the same event held back since the last one passed (NoticeGate). */
+  repeated?: number | undefined;
+}
+
+/**
+ * At most one notice per event per `intervalMs`: a disk failing every 50 ms round must not flood the
+ * log. The ones held back are counted and reported with the next that passes.
+ */
+export class NoticeGate {
+  readonly #events = new Map<string, { at: number; held: number }>();
+
+  constructor(readonly intervalMs = 60_000) {}
+
+  /** The notice to emit now (with the count held back before it), or undefined to hold it back. */
+  pass(notice: StoreNotice, now: number): StoreNotice | undefined {
+    const seen = this.#events.get(notice.event);
+    if (seen && now - seen.at < this.intervalMs) {
+      seen.held++;
+      return undefined;
+    }
+    this.#events.set(notice.event, { at: now, held: 0 });
+    return seen?.held ? { ...notice, repeated: seen.held } : notice;
+  }
+}

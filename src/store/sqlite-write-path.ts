@@ -11,7 +11,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { type CheckpointSettings, DEFAULT_CHECKPOINTS } from './sqlite-checkpoints.js';
+import { type CheckpointSettings, DEFAULT_CHECKPOINTS, type StoreNotice } from './sqlite-checkpoints.js';
 import {
   CommitRecord,
   type Durability,
@@ -84,6 +84,8 @@ export abstract class WritePath {
   #scheduled = false;
   protected closed = false;
   onCommit: CommitListener | undefined;
+  /** Hears the writer thread's notices about its checkpoints (SqliteOptions.onNotice). */
+  onNotice: ((notice: StoreNotice) => void) | undefined;
 
   /** Queues `op` for this turn's group; resolves its value after COMMIT. */
   submit(op: WriteOp, touches?: AccountKey): Promise<unknown> {
@@ -235,6 +237,14 @@ export class ThreadWriter extends WritePath {
       checkpoints: this.#checkpoints,
     });
     worker.on('message', (m: FromWriter) => {
+      if (m.type === 'notice') {
+        try {
+          this.onNotice?.(m.notice);
+        } catch {
+          // A listener's failure must not lose a group's answers.
+        }
+        return;
+      }
       if (m.type !== 'results') return;
       const batches = m.ids.map((id, i): Settled => {
         // A batch failed meanwhile (#fail) answers nobody here, but keeps its place in `values`.

@@ -11,6 +11,8 @@ import {
   type CheckpointerData,
   CheckpointRecord,
   type CheckpointSettings,
+  NoticeGate,
+  type StoreNotice,
   WriterCheckpoints,
 } from './sqlite-checkpoints.js';
 import {
@@ -30,6 +32,15 @@ const data = workerData as WriterData;
 const db = openConnection(data.path, data.durability, Database);
 const executor = new SqliteWriteExecutor(db, data.key);
 const commits = new CommitRecord(data.commits);
+const notices = new NoticeGate();
+
+/** Passes a notice on to the store (which logs it), at most one per event a minute. */
+function notify(notice: StoreNotice): void {
+  const passed = notices.pass(notice, performance.now());
+  if (passed) port.postMessage({ type: 'notice', notice: passed } satisfies FromWriter);
+}
+
+const errorText = (err: unknown) => String((err as Error)?.message ?? err);
 
 /** Bytes: twice the WAL at its usual restart (4,000 frames of 4 KiB). */
 const WAL_FILE_LIMIT = 32 * 1024 * 1024;
@@ -50,6 +61,9 @@ class Checkpoints {
   #groups = 0;
   #closing = false;
   #unavailable = false;
+  /** The checkpointer has reported at least once (its later silences are worth a notice). */
+  #everTrusted = false;
+  #lost = false;
 
   constructor(readonly settings: CheckpointSettings) {
     this.#rule = new WriterCheckpoints(new CheckpointRecord(), settings);
@@ -65,15 +79,40 @@ class Checkpoints {
       return;
     }
     const step = this.#rule.next(performance.now());
-    if (step.autocheckpoint !== undefined)
+    if (step.autocheckpoint !== undefined) {
       db.pragma(`wal_autocheckpoint = ${step.autocheckpoint ? SQLITE_AUTOCHECKPOINT : 0}`);
+      this.#trustChanged(!step.autocheckpoint);
+    }
     if (step.checkpoint) {
       try {
         this.#checkpoint.get();
-      } catch {
+      } catch (err) {
         // Retried after the checkpointer's next round; COMMITs do not depend on it.
+        notify({
+          level: 'warn',
+          event: 'checkpoint-failed',
+          message:
+            "the writer's WAL checkpoint failed; it is tried again after the checkpointer's next round",
+          error: errorText(err),
+        });
       }
     }
+  }
+
+  #trustChanged(trusted: boolean): void {
+    if (trusted && this.#everTrusted)
+      notify({
+        level: 'info',
+        event: 'checkpointer-resumed',
+        message: "the WAL checkpointer thread reports again: SQLite's automatic checkpoint is off again",
+      });
+    else if (!trusted && !this.#lost)
+      notify({
+        level: 'warn',
+        event: 'checkpointer-stale',
+        message: `the WAL checkpointer thread has not reported for ${this.settings.staleMs} ms (hung or failing): SQLite's automatic checkpoint is back on until it reports`,
+      });
+    if (trusted) this.#everTrusted = true;
   }
 
   #start(): void {
@@ -85,20 +124,38 @@ class Checkpoints {
         record: this.#rule.record.buffer,
         intervalMs: this.settings.intervalMs,
       } satisfies CheckpointerData);
-    } catch {
+    } catch (err) {
       // No thread to be had: SQLite's own checkpoints, as before.
       this.#unavailable = true;
+      notify({
+        level: 'warn',
+        event: 'checkpointer-unavailable',
+        message: 'the WAL checkpointer thread could not start: SQLite checkpoints inside commits instead',
+        error: errorText(err),
+      });
       return;
     }
     // Its exit is awaited on close; until then it must not keep this thread (or the process) alive.
     thread.unref();
-    thread.on('error', () => {
-      // Reported by its exit, below.
+    // Its failed rounds, passed on to the store's log.
+    thread.on('message', (notice: StoreNotice) => notify(notice));
+    let failure: string | undefined;
+    thread.on('error', (err) => {
+      // Reported with its exit, below.
+      failure = errorText(err);
     });
     this.#exited = new Promise((resolve) =>
-      thread.once('exit', () => {
+      thread.once('exit', (code) => {
         // Lost before close: SQLite's own checkpoints take over at the next group.
         this.#rule.lost();
+        this.#lost = true;
+        if (!this.#closing)
+          notify({
+            level: 'warn',
+            event: 'checkpointer-exited',
+            message: `the WAL checkpointer thread exited (code ${code}): SQLite's automatic checkpoint is back on`,
+            error: failure,
+          });
         resolve();
       }),
     );

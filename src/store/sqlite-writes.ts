@@ -11,7 +11,7 @@
 import type Database from 'better-sqlite3';
 import { SecretVault, tokenOwner } from '../security/vault.js';
 import type { MessageInsertValues } from './port.js';
-import type { CheckpointSettings } from './sqlite-checkpoints.js';
+import type { CheckpointSettings, StoreNotice } from './sqlite-checkpoints.js';
 
 export const WRITE_SQL = {
   // Positional (an array clones faster than an object across threads); see AccountInsertParams.
@@ -253,6 +253,8 @@ export type FromWriter =
       ids: number[];
       counts: number[];
     } & GroupResult)
+  /** Something about the writer's checkpoints worth a log line (see StoreNotice). */
+  | { type: 'notice'; notice: StoreNotice }
   | { type: 'closed' };
 export interface WriterData {
   path: string;

@@ -23,7 +23,7 @@ import {
   type RelationRecord,
   type Store,
 } from './port.js';
-import type { CheckpointSettings } from './sqlite-checkpoints.js';
+import type { CheckpointSettings, StoreNotice } from './sqlite-checkpoints.js';
 import { InProcessWriter, ThreadWriter, type WritePath } from './sqlite-write-path.js';
 import {
   type AccountInsertParams,
@@ -48,6 +48,8 @@ export interface SqliteOptions {
   durability?: Durability;
   /** WAL checkpoint settings of the writer thread (sqlite-checkpoints.ts); tests shrink them. */
   checkpoints?: CheckpointSettings;
+  /** Hears what the writer thread reports about its checkpoints (`serve` logs it). */
+  onNotice?: ((notice: StoreNotice) => void) | undefined;
 }
 
 type Row = Record<string, unknown>;
@@ -122,6 +124,7 @@ export class SqliteStore implements Store {
       options.path === ':memory:'
         ? new InProcessWriter(this.#db)
         : new ThreadWriter(options.path, durability, options.checkpoints);
+    this.#writes.onNotice = options.onNotice;
     this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#writes.onCommit = (touched, values, before, after) => {
       // A generation we did not write in between: another process (a CLI import, say) committed.

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import type { CheckpointSettings } from '../../src/store/sqlite-checkpoints.js';
+import type { CheckpointSettings, StoreNotice } from '../../src/store/sqlite-checkpoints.js';
 import { newAccount } from '../helpers/accounts.js';
 
 const KEY = randomBytes(32);
@@ -21,8 +21,12 @@ const WARMUP_TURNS = 40;
 const PER_TURN = 50;
 const NAME = 'n'.repeat(300);
 
-async function open(path: string, checkpoints?: CheckpointSettings): Promise<SqliteStore> {
-  const s = new SqliteStore({ path, checkpoints });
+async function open(
+  path: string,
+  checkpoints?: CheckpointSettings,
+  onNotice?: (n: StoreNotice) => void,
+): Promise<SqliteStore> {
+  const s = new SqliteStore({ path, checkpoints, onNotice });
   s.useSealingKey(KEY);
   await s.migrate();
   return s;
@@ -88,6 +92,39 @@ describe('SqliteStore WAL checkpoints', () => {
     const reopened = await open(path);
     assert.equal(await reopened.countAccounts(APP), total * PER_TURN);
     assert.equal((await reopened.getAccount(APP, `a${total - 1}-${PER_TURN - 1}`))?.name, NAME);
+    await reopened.close();
+  });
+
+  it('tells the store when the checkpointer stops reporting, and when it reports again', async () => {
+    const path = join(dir, 'notices.db');
+    const notices: StoreNotice[] = [];
+    // Rounds far apart against a short patience: between two reports the writer, still writing,
+    // finds the checkpointer silent, as it would a hung one, and hands the WAL back to SQLite.
+    const store = await open(
+      path,
+      { restartFrames: 64, hardFrames: 100_000, intervalMs: 400, startAfterGroups: 1, staleMs: 50 },
+      (n) => notices.push(n),
+    );
+    await store.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
+    const started = performance.now();
+    let i = 0;
+    while (performance.now() - started < 5000) {
+      await store.insertAccount(newAccount(APP, `n${i++}`));
+      await new Promise((r) => setTimeout(r, 5));
+      const events = new Set(notices.map((n) => n.event));
+      if (events.has('checkpointer-stale') && events.has('checkpointer-resumed')) break;
+    }
+    await store.close();
+    const stale = notices.find((n) => n.event === 'checkpointer-stale');
+    assert.equal(stale?.level, 'warn', JSON.stringify(notices));
+    assert.match(stale.message, /not reported for 50 ms/);
+    assert.equal(notices.find((n) => n.event === 'checkpointer-resumed')?.level, 'info');
+    // One of each a minute, however often the checkpointer went silent meanwhile.
+    assert.equal(notices.filter((n) => n.event === 'checkpointer-stale').length, 1);
+    // Closing stops the thread on purpose: no notice of its exit.
+    assert.ok(!notices.some((n) => n.event === 'checkpointer-exited'), JSON.stringify(notices));
+    const reopened = await open(path);
+    assert.equal(await reopened.countAccounts(APP), i);
     await reopened.close();
   });
 });

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { CheckpointRecord, WriterCheckpoints } from '../../src/store/sqlite-checkpoints.js';
+import {
+  CheckpointRecord,
+  NoticeGate,
+  type StoreNotice,
+  WriterCheckpoints,
+} from '../../src/store/sqlite-checkpoints.js';
 
 const limits = { restartFrames: 100, hardFrames: 1000, staleMs: 1000 };
 const OFF = { autocheckpoint: false, checkpoint: false };
@@ -111,5 +116,22 @@ describe('WriterCheckpoints', () => {
     assert.notEqual(answers[1], 'timed-out', 'woken by notify');
     assert.equal(record.wait(10_000), false, 'and stays stopped');
     await waiter.terminate();
+  });
+});
+
+describe('NoticeGate', () => {
+  const failed: StoreNotice = { level: 'warn', event: 'checkpoint-failed', message: 'failed', error: 'EIO' };
+  const stale: StoreNotice = { level: 'warn', event: 'checkpointer-stale', message: 'stale' };
+
+  it('passes one notice per event per interval, and counts what it held back', () => {
+    const gate = new NoticeGate(1000);
+    assert.deepEqual(gate.pass(failed, 0), failed);
+    assert.equal(gate.pass(failed, 10), undefined);
+    assert.equal(gate.pass(failed, 999), undefined);
+    // Another event has its own interval.
+    assert.deepEqual(gate.pass(stale, 500), stale);
+    assert.deepEqual(gate.pass(failed, 1000), { ...failed, repeated: 2 });
+    // Nothing held back since: no count.
+    assert.deepEqual(gate.pass(failed, 2000), failed);
   });
 });
