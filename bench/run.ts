@@ -21,7 +21,8 @@
  *
  * The client-gateway scenarios (bench/lib/gateway.ts, `--scenario gateway` alone) run after the HTTP
  * ones against their own ceiling, a bare `ws` relay (bench/relay-server.mjs); with --database-url,
- * on PostgreSQL too.
+ * on PostgreSQL too. `--scenario store` measures the SQLite store's message writes alone
+ * (bench/store-writes.mjs): the COMMIT wait every message send includes, without the network.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/l
 import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './lib/proc.js';
 import { markdownReport, type ScenarioResult } from './lib/report.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
+import { runStoreWrites, STORE_SCENARIO, type StoreWritesReport, storeMarkdown } from './lib/store-run.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `
@@ -51,7 +53,8 @@ Scenarios: ${SCENARIOS.filter((s) => !s.reference)
 every scenario containing it). Not run unless named: ${SCENARIOS.filter((s) => s.reference)
   .map((s) => s.name)
   .join(', ')} (issue 6's careful reference server,
-bench/reference-create.mjs). Results go to bench/results/<time>.json and .md; docs/benchmarks.md
+bench/reference-create.mjs); ${STORE_SCENARIO} (the SQLite store's message writes alone at the gateway rate
+and at saturation, bench/store-writes.mjs). Results go to bench/results/<time>.json and .md; docs/benchmarks.md
 explains every column.`;
 const opt = parseBenchArgs(
   {
@@ -116,7 +119,9 @@ const scenarios = SCENARIOS.filter((s) =>
     : filters.some((f) => (SCENARIOS.some((x) => x.name === f) ? s.name === f : s.name.includes(f))),
 );
 const gatewayWanted = filters.length === 0 || filters.some((f) => 'gateway'.includes(f));
-if (scenarios.length === 0 && !gatewayWanted)
+// Like the references, only when a filter asks for it (`--scenario store`).
+const storeWanted = filters.some((f) => STORE_SCENARIO.includes(f));
+if (scenarios.length === 0 && !gatewayWanted && !storeWanted)
   fail(`no scenario matches ${filters.join(', ')} (see the list in --help)`);
 const gatewayPairs = int('gateway-pairs', opt['gateway-pairs']!, 1, 2000);
 const gatewayWindow = int('gateway-window', opt['gateway-window']!, 1, 64);
@@ -361,6 +366,7 @@ log(`bench: ${JSON.stringify(settings)} on ${machine.nproc}× ${machine.cpu}`);
 const results: ScenarioResult[] = [];
 let baseline: Measured[] = [];
 let gateway: GatewayReport | undefined;
+let storeWrites: StoreWritesReport | undefined;
 try {
   if (rounds === 1) {
     if (scenarios.length > 0) {
@@ -422,6 +428,22 @@ try {
       await db?.drop();
     }
   }
+  if (storeWanted) {
+    if (pgUrl !== undefined) log(`${STORE_SCENARIO}: measures the SQLite store only (not --database-url)`);
+    log('SQLite message writes alone (fixed rate, then saturation)…');
+    storeWrites = await runStoreWrites({
+      root: ROOT,
+      cli,
+      seconds: duration,
+      rate: gatewayRate > 0 ? gatewayRate : 5000,
+      durability,
+      cpuProfDir: opt['cpu-prof'] ? profDir : undefined,
+    });
+    const f = storeWrites.fixed;
+    log(
+      `  fixed ${f.rate} msg/s: p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ${f.stallsPerSecond.toFixed(1)} stalls/s; saturation ${Math.round(storeWrites.saturated.messagesPerSecond)} msg/s`,
+    );
+  }
 } finally {
   rmSync(workDir, { recursive: true, force: true });
 }
@@ -442,10 +464,13 @@ const report = {
   rounds,
   createdRows,
   gateway,
+  storeWrites,
 };
 baseline = report.baseline;
 const md =
-  (baseline.length > 0 ? markdownReport(report) : '') + (gateway ? gatewayMarkdown(gateway, machine) : '');
+  (baseline.length > 0 ? markdownReport(report) : '') +
+  (gateway ? gatewayMarkdown(gateway, machine) : '') +
+  (storeWrites ? storeMarkdown(storeWrites) : '');
 const stamp = report.at.replace(/[:.]/g, '-');
 const outDir = join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });

@@ -17,6 +17,7 @@ describe('bench command lines', () => {
     assert.match(r.stdout, /updateUinfo-1000/);
     assert.match(r.stdout, /--gateway-reference/);
     assert.match(r.stdout, /Not run unless named: reference-create, reference-create-sealed/);
+    assert.match(r.stdout, /store-messages \(the SQLite store's message writes alone/);
     const c = run('bench/crash.ts', ['--help']);
     assert.equal(c.status, 0, c.stderr);
     assert.match(c.stdout, /--cycles/);
