@@ -182,6 +182,16 @@ export interface CheckpointRow {
   checkpointed: number;
 }
 
+/** The notices' names (docs/deployment.md has a line for each). */
+export type StoreNoticeEvent =
+  | 'checkpointer-unavailable'
+  | 'checkpointer-round-failed'
+  | 'checkpointer-gave-up'
+  | 'checkpointer-exited'
+  | 'checkpointer-stale'
+  | 'checkpointer-resumed'
+  | 'checkpoint-failed';
+
 /**
  * What the writer thread tells the store about its checkpoints: a checkpointer thread that could not
  * start, failed a round, stopped reporting or exited, and the writer's own checkpoint failing. No
@@ -190,21 +200,23 @@ export interface CheckpointRow {
  */
 export interface StoreNotice {
   level: 'warn' | 'info';
-  /** A stable name: checkpointer-unavailable, checkpointer-round-failed, checkpointer-stale … */
-  event: string;
+  event: StoreNoticeEvent;
   message: string;
   /** The error's message, when one caused it. */
   error?: string | undefined;
-  /** Notices of the same event held back since the last one passed (NoticeGate). */
+  /** Notices of the same event since the last line logged, besides this one (NoticeGate). */
   repeated?: number | undefined;
 }
 
 /**
  * At most one notice per event per `intervalMs`: a disk failing every 50 ms round must not flood the
- * log. The ones held back are counted and reported with the next that passes.
+ * log. The ones held back are counted: the next that passes carries the count, and `due()` hands out
+ * the latest held one (with the count) once its interval has ended, so no count is lost even when
+ * nothing of that event comes again. State changes that must be seen as they happen (the
+ * checkpointer going silent, reporting again) are not meant for it.
  */
 export class NoticeGate {
-  readonly #events = new Map<string, { at: number; held: number }>();
+  readonly #events = new Map<string, { at: number; held: number; last: StoreNotice | undefined }>();
 
   constructor(readonly intervalMs = 60_000) {}
 
@@ -213,9 +225,21 @@ export class NoticeGate {
     const seen = this.#events.get(notice.event);
     if (seen && now - seen.at < this.intervalMs) {
       seen.held++;
+      seen.last = notice;
       return undefined;
     }
-    this.#events.set(notice.event, { at: now, held: 0 });
+    this.#events.set(notice.event, { at: now, held: 0, last: undefined });
     return seen?.held ? { ...notice, repeated: seen.held } : notice;
+  }
+
+  /** The latest held-back notice of each event whose interval has ended, with the count before it. */
+  due(now: number): StoreNotice[] {
+    const out: StoreNotice[] = [];
+    for (const [event, seen] of this.#events) {
+      if (!seen.last || now - seen.at < this.intervalMs) continue;
+      out.push(seen.held > 1 ? { ...seen.last, repeated: seen.held - 1 } : seen.last);
+      this.#events.set(event, { at: now, held: 0, last: undefined });
+    }
+    return out;
   }
 }

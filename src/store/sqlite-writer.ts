@@ -34,11 +34,21 @@ const executor = new SqliteWriteExecutor(db, data.key);
 const commits = new CommitRecord(data.commits);
 const notices = new NoticeGate();
 
-/** Passes a notice on to the store (which logs it), at most one per event a minute. */
-function notify(notice: StoreNotice): void {
-  const passed = notices.pass(notice, performance.now());
-  if (passed) port.postMessage({ type: 'notice', notice: passed } satisfies FromWriter);
+const post = (notice: StoreNotice) => port.postMessage({ type: 'notice', notice } satisfies FromWriter);
+
+/**
+ * Passes a notice on to the store (which logs it). Repeating troubles go through the gate (one per
+ * event a minute); a change of state (`gated` false) goes at once, so the log's last word is the
+ * checkpointer's current state. Such changes are few by nature: silent means 2 s without a report.
+ */
+function notify(notice: StoreNotice, gated = true): void {
+  const passed = gated ? notices.pass(notice, performance.now()) : notice;
+  if (passed) post(passed);
 }
+// What the gate held back goes out once its minute is over, even if that trouble never recurs.
+setInterval(() => {
+  for (const notice of notices.due(performance.now())) post(notice);
+}, 10_000).unref();
 
 const errorText = (err: unknown) => String((err as Error)?.message ?? err);
 
@@ -101,17 +111,23 @@ class Checkpoints {
 
   #trustChanged(trusted: boolean): void {
     if (trusted && this.#everTrusted)
-      notify({
-        level: 'info',
-        event: 'checkpointer-resumed',
-        message: "the WAL checkpointer thread reports again: SQLite's automatic checkpoint is off again",
-      });
+      notify(
+        {
+          level: 'info',
+          event: 'checkpointer-resumed',
+          message: "the WAL checkpointer thread reports again: SQLite's automatic checkpoint is off again",
+        },
+        false,
+      );
     else if (!trusted && !this.#lost)
-      notify({
-        level: 'warn',
-        event: 'checkpointer-stale',
-        message: `the WAL checkpointer thread has not reported for ${this.settings.staleMs} ms (hung or failing): SQLite's automatic checkpoint is back on until it reports`,
-      });
+      notify(
+        {
+          level: 'warn',
+          event: 'checkpointer-stale',
+          message: `the WAL checkpointer thread has not reported for ${this.settings.staleMs} ms (hung or failing): SQLite's automatic checkpoint is back on until it reports`,
+        },
+        false,
+      );
     if (trusted) this.#everTrusted = true;
   }
 
@@ -135,10 +151,10 @@ class Checkpoints {
       });
       return;
     }
-    // Its exit is awaited on close; until then it must not keep this thread (or the process) alive.
-    thread.unref();
     // Its failed rounds, passed on to the store's log.
     thread.on('message', (notice: StoreNotice) => notify(notice));
+    // Its exit is awaited on close; until then it must not keep this thread (or the process) alive.
+    thread.unref();
     let failure: string | undefined;
     thread.on('error', (err) => {
       // Reported with its exit, below.

@@ -8,12 +8,16 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { StoreWritesReport } from '../../bench/lib/store-run.js';
 
+// On the sources (tsx), not dist/: the test needs no build and never measures a stale one.
 const run = (args: string[]) =>
-  spawnSync(process.execPath, ['bench/store-writes.mjs', ...args], { encoding: 'utf8', timeout: 120_000 });
+  spawnSync(process.execPath, ['--import', 'tsx', 'bench/store-writes.mjs', ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 
 describe('bench store-writes', () => {
-  it('measures a fixed rate and saturation on the built store, and reports them as one JSON line', () => {
-    const r = run(['dist', '1', '500', 'normal']);
+  it('measures a fixed rate and saturation on the store, and reports them as one JSON line', () => {
+    const r = run(['src', '1', '500', 'normal']);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout.trim()) as StoreWritesReport;
     assert.equal(report.durability, 'normal');
@@ -28,7 +32,7 @@ describe('bench store-writes', () => {
   });
 
   it('refuses a bad command line with the usage and exit code 2', () => {
-    const r = run(['dist', 'soon', '500', 'full']);
+    const r = run(['src', 'soon', '500', 'full']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^usage: node bench\/store-writes\.mjs/);
   });

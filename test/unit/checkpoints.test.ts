@@ -134,4 +134,19 @@ describe('NoticeGate', () => {
     // Nothing held back since: no count.
     assert.deepEqual(gate.pass(failed, 2000), failed);
   });
+
+  it('hands out what it held back once the interval is over, even if the event never recurs', () => {
+    const gate = new NoticeGate(1000);
+    const later: StoreNotice = { ...failed, error: 'ENOSPC' };
+    assert.deepEqual(gate.pass(failed, 0), failed);
+    assert.equal(gate.pass(failed, 100), undefined);
+    assert.equal(gate.pass(later, 200), undefined);
+    assert.deepEqual(gate.due(999), [], 'not before the interval ends');
+    // The latest held notice, with the one held before it counted.
+    assert.deepEqual(gate.due(1000), [{ ...later, repeated: 1 }]);
+    assert.deepEqual(gate.due(5000), [], 'handed out once');
+    // A new interval started with it: the next notice is held until it ends.
+    assert.equal(gate.pass(failed, 1500), undefined);
+    assert.deepEqual(gate.due(2000), [failed]);
+  });
 });
