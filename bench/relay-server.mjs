@@ -6,8 +6,14 @@
 // With RELAY_DB=<file> it is issue 6's durable reference instead: every message is appended to a
 // SQLite table (WAL, synchronous=FULL) first, the messages of one event-loop turn in ONE
 // transaction, and forwarded and acknowledged only after its COMMIT.
+//
+// RELAY_SCHEMA=idempotent adds what nimbase's store keeps per message beyond the append: a random
+// 32-hex idClient (as the SDK sends; drawn here, the relay's clients send none) under
+// UNIQUE (from_id, id_client), so that a resend is never stored twice, and an offline entry for the
+// recipient. Everything else stays the relay's: no protocol, no accounts, one thread.
 import Database from 'better-sqlite3';
 import { WebSocketServer } from 'ws';
+import { randomHex32 } from './random-ids.mjs';
 
 const peers = new Map();
 const deliver = (ws, m, data) => {
@@ -19,11 +25,29 @@ if (process.env.RELAY_DB) {
   const db = new Database(process.env.RELAY_DB);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
-  db.exec(`CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, to_id TEXT NOT NULL,
-    body TEXT NOT NULL) STRICT`);
-  const append = db.prepare('INSERT INTO messages (to_id, body) VALUES (?, ?)');
+  let store;
+  if (process.env.RELAY_SCHEMA === 'idempotent') {
+    db.exec(`CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, from_id TEXT NOT NULL,
+      to_id TEXT NOT NULL, id_client TEXT NOT NULL, body TEXT NOT NULL, UNIQUE (from_id, id_client)) STRICT;
+      CREATE TABLE IF NOT EXISTS offline (accid TEXT NOT NULL, message_id INTEGER NOT NULL,
+      PRIMARY KEY (accid, message_id)) STRICT, WITHOUT ROWID`);
+    const insert = db.prepare(
+      'INSERT INTO messages (from_id, to_id, id_client, body) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    const offline = db.prepare('INSERT INTO offline (accid, message_id) VALUES (?, ?)');
+    store = (x) => {
+      const to = String(x.m.to);
+      const r = insert.run(x.ws.relayId, to, randomHex32(), x.data.toString());
+      if (r.changes === 1) offline.run(to, r.lastInsertRowid);
+    };
+  } else {
+    db.exec(`CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY AUTOINCREMENT, to_id TEXT NOT NULL,
+      body TEXT NOT NULL) STRICT`);
+    const append = db.prepare('INSERT INTO messages (to_id, body) VALUES (?, ?)');
+    store = (x) => append.run(String(x.m.to), x.data.toString());
+  }
   const group = db.transaction((items) => {
-    for (const x of items) append.run(String(x.m.to), x.data.toString());
+    for (const x of items) store(x);
   });
   let queue = [];
   const flush = () => {
@@ -41,6 +65,7 @@ if (process.env.RELAY_DB) {
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
 wss.on('connection', (ws, req) => {
   const id = new URL(req.url, 'http://x').searchParams.get('id');
+  ws.relayId = String(id);
   peers.set(id, ws);
   ws.on('close', () => peers.get(id) === ws && peers.delete(id));
   ws.on('error', () => {});

@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { randomHex32 } from './random-ids.mjs';
 
 const [distDir, secondsArg, rateArg, durability] = process.argv.slice(2);
 const seconds = Number(secondsArg);
@@ -64,17 +65,6 @@ const account = (i) => ({
 await Promise.all(Array.from({ length: ACCOUNTS }, (_, i) => store.insertAccount(account(i))));
 
 let n = 0;
-/** Random bytes drawn 64 KiB at a time: the generator's own cost stays out of the event-loop figure. */
-let pool = Buffer.alloc(0);
-let poolAt = 0;
-function randomHex32() {
-  if (poolAt + 16 > pool.length) {
-    pool = randomBytes(65536);
-    poolAt = 0;
-  }
-  poolAt += 16;
-  return pool.toString('hex', poolAt - 16, poolAt);
-}
 /** One p2p message as MessagingService.sendP2P stores it: an offline entry for the recipient. */
 function send() {
   const i = n++;

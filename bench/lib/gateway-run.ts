@@ -33,6 +33,12 @@ export interface GatewayReport {
   durableRelay: (FlowResult & Cpu) | undefined;
   /** The durable reference at the fixed offered rate: what an fsync per turn adds to the latency. */
   durableRelayFixedRate: FixedRateResult | undefined;
+  /**
+   * The durable reference keeping what nimbase keeps per message besides the append: a random
+   * idClient under a UNIQUE index (resends stored once) and an offline entry (RELAY_SCHEMA=idempotent).
+   */
+  idempotentRelay: (FlowResult & Cpu) | undefined;
+  idempotentRelayFixedRate: FixedRateResult | undefined;
   /** The relay at the fixed offered rate: the latency floor of the load generator and the kernel. */
   relayFixedRate: FixedRateResult | undefined;
   nimbase: FlowResult & Cpu & { rssMiB: number | undefined; ratio: number };
@@ -153,6 +159,30 @@ async function pool<T>(items: T[], n: number, work: (t: T) => Promise<void>) {
   );
 }
 
+/** A durable relay (bench/relay-server.mjs with `env`): warmed up, at saturation, then at the fixed rate. */
+async function durableReference(o: Options, env: Record<string, string>) {
+  const ref = await startChild(
+    [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
+    /listening (\d+)/,
+    env,
+  );
+  try {
+    await relayFlow(ref.port, o.pairs, o.window, Math.max(1, o.warmup));
+    const saturated = await withCpu(ref, () => relayFlow(ref.port, o.pairs, o.window, o.seconds));
+    const fixed =
+      o.fixedRate > 0
+        ? await medianRound(o.rounds, () =>
+            withCpu(ref, () =>
+              relayFixedRate(ref.port, o.pairs, o.fixedRate, o.seconds, Math.max(1, o.warmup)),
+            ),
+          )
+        : undefined;
+    return { saturated, fixed };
+  } finally {
+    await ref.stop();
+  }
+}
+
 export async function runGateway(o: Options): Promise<GatewayReport> {
   const seconds = o.seconds;
   const relayChild = await startChild(
@@ -186,26 +216,19 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     await relayChild.stop();
   }
   o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
-  let durableRelay: GatewayReport['durableRelay'];
-  let durableRelayFixedRate: GatewayReport['durableRelayFixedRate'];
+  let durable: Awaited<ReturnType<typeof durableReference>> | undefined;
+  let idempotent: Awaited<ReturnType<typeof durableReference>> | undefined;
   if (o.reference) {
-    const ref = await startChild(
-      [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
-      /listening (\d+)/,
-      { RELAY_DB: o.referenceDb },
-    );
-    try {
-      await relayFlow(ref.port, o.pairs, o.window, Math.max(1, o.warmup));
-      durableRelay = await withCpu(ref, () => relayFlow(ref.port, o.pairs, o.window, seconds));
-      if (o.fixedRate > 0)
-        durableRelayFixedRate = await medianRound(o.rounds, () =>
-          withCpu(ref, () => relayFixedRate(ref.port, o.pairs, o.fixedRate, seconds, Math.max(1, o.warmup))),
-        );
-    } finally {
-      await ref.stop();
-    }
+    durable = await durableReference(o, { RELAY_DB: o.referenceDb });
     o.log(
-      `  relay + SQLite append (reference): ${Math.round(durableRelay.perSecond)} msg/s${cpuNote(durableRelay)}`,
+      `  relay + SQLite append (reference): ${Math.round(durable.saturated.perSecond)} msg/s${cpuNote(durable.saturated)}`,
+    );
+    idempotent = await durableReference(o, {
+      RELAY_DB: `${o.referenceDb}-idempotent`,
+      RELAY_SCHEMA: 'idempotent',
+    });
+    o.log(
+      `  relay + SQLite append, idempotent + offline entry (reference): ${Math.round(idempotent.saturated.perSecond)} msg/s${cpuNote(idempotent.saturated)}`,
     );
   }
   if (relayFixedRateResult)
@@ -309,8 +332,10 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     return {
       relay,
       relayFixedRate: relayFixedRateResult,
-      durableRelay,
-      durableRelayFixedRate,
+      durableRelay: durable?.saturated,
+      durableRelayFixedRate: durable?.fixed,
+      idempotentRelay: idempotent?.saturated,
+      idempotentRelayFixedRate: idempotent?.fixed,
       nimbase,
       fixedRate,
       packetRate: o.packetRate,
@@ -365,6 +390,23 @@ export function gatewayMarkdown(
           ),
         ]
       : []),
+    ...(g.idempotentRelay
+      ? [
+          row(
+            'ws relay + SQLite append, random idClient UNIQUE + offline entry (reference)',
+            g.idempotentRelay,
+            g.idempotentRelay.perSecond / g.relay.perSecond,
+          ),
+        ]
+      : []),
+    ...(g.idempotentRelayFixedRate
+      ? [
+          row(
+            `the same at a fixed ${f0(g.idempotentRelayFixedRate.offered ?? 0)} msg/s offered`,
+            g.idempotentRelayFixedRate,
+          ),
+        ]
+      : []),
     ...(g.relayFixedRate
       ? [row(`bare ws relay at a fixed ${f0(g.relayFixedRate.offered ?? 0)} msg/s offered`, g.relayFixedRate)]
       : []),
@@ -379,6 +421,7 @@ export function gatewayMarkdown(
   const rounds = [
     ...spread('bare relay', g.relayFixedRate),
     ...spread('durable relay', g.durableRelayFixedRate),
+    ...spread('idempotent durable relay', g.idempotentRelayFixedRate),
     ...spread('nimbase', g.fixedRate),
   ];
   if (rounds.length > 0)
