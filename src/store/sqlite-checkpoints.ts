@@ -155,6 +155,11 @@ export class WriterCheckpoints {
     this.#lost = true;
   }
 
+  /** No report has come yet (SQLite's automatic checkpoint was never handed over). */
+  untried(): boolean {
+    return this.#seen === 0;
+  }
+
   next(now: number): CheckpointStep {
     const { round, log, copied } = this.record.read();
     if (round !== this.#seen) {

@@ -71,8 +71,9 @@ class Checkpoints {
   #groups = 0;
   #closing = false;
   #unavailable = false;
-  /** The checkpointer has reported at least once (its later silences are worth a notice). */
-  #everTrusted = false;
+  #startedAt = 0;
+  /** The log was told the checkpointer is silent, and has not yet been told it reports again. */
+  #silent = false;
   #lost = false;
 
   constructor(readonly settings: CheckpointSettings) {
@@ -88,7 +89,22 @@ class Checkpoints {
         this.#start();
       return;
     }
-    const step = this.#rule.next(performance.now());
+    const now = performance.now();
+    const step = this.#rule.next(now);
+    // A thread that never made its first report (hung opening the database, say) is as silent as
+    // one that stopped; SQLite's automatic checkpoint simply stays on meanwhile.
+    if (step.autocheckpoint === undefined && this.#rule.untried() && !this.#silent && !this.#lost)
+      if (now - this.#startedAt > this.settings.staleMs) {
+        this.#silent = true;
+        notify(
+          {
+            level: 'warn',
+            event: 'checkpointer-stale',
+            message: `the WAL checkpointer thread has not made its first report in ${this.settings.staleMs} ms: SQLite's automatic checkpoint stays on until it does`,
+          },
+          false,
+        );
+      }
     if (step.autocheckpoint !== undefined) {
       db.pragma(`wal_autocheckpoint = ${step.autocheckpoint ? SQLITE_AUTOCHECKPOINT : 0}`);
       this.#trustChanged(!step.autocheckpoint);
@@ -110,7 +126,7 @@ class Checkpoints {
   }
 
   #trustChanged(trusted: boolean): void {
-    if (trusted && this.#everTrusted)
+    if (trusted && this.#silent)
       notify(
         {
           level: 'info',
@@ -128,7 +144,7 @@ class Checkpoints {
         },
         false,
       );
-    if (trusted) this.#everTrusted = true;
+    this.#silent = !trusted && !this.#lost;
   }
 
   #start(): void {
@@ -151,6 +167,7 @@ class Checkpoints {
       });
       return;
     }
+    this.#startedAt = performance.now();
     // Its failed rounds, passed on to the store's log.
     thread.on('message', (notice: StoreNotice) => notify(notice));
     // Its exit is awaited on close; until then it must not keep this thread (or the process) alive.

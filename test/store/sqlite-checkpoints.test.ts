@@ -127,11 +127,38 @@ describe('SqliteStore WAL checkpoints', () => {
       ],
       JSON.stringify(notices),
     );
-    assert.match(seen[0]!.message, /not reported for 50 ms/);
+    // Its first report came 400 ms after it started: the first silence is that one.
+    assert.match(seen[0]!.message, /has not made its first report in 50 ms/);
+    assert.match(seen[2]!.message, /has not reported for 50 ms/);
     // Closing stops the thread on purpose: no notice of its exit.
     assert.ok(!notices.some((n) => n.event === 'checkpointer-exited'), JSON.stringify(notices));
     const reopened = await open(path);
     assert.equal(await reopened.countAccounts(APP), i);
     await reopened.close();
+  });
+
+  it('tells the store when the checkpointer has made no first report in time', async () => {
+    const path = join(dir, 'first-report.db');
+    const notices: StoreNotice[] = [];
+    // Its first round comes 5 s after it starts; patience is 50 ms.
+    const store = await open(
+      path,
+      { restartFrames: 64, hardFrames: 100_000, intervalMs: 5000, startAfterGroups: 1, staleMs: 50 },
+      (n) => notices.push(n),
+    );
+    await store.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
+    const started = performance.now();
+    let i = 0;
+    while (performance.now() - started < 1500 && notices.length === 0) {
+      await store.insertAccount(newAccount(APP, `f${i++}`));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await store.close();
+    assert.deepEqual(
+      notices.map((n) => n.event),
+      ['checkpointer-stale'],
+      JSON.stringify(notices),
+    );
+    assert.match(notices[0]!.message, /has not made its first report in 50 ms/);
   });
 });
