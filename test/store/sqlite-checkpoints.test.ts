@@ -32,6 +32,33 @@ async function open(
   return s;
 }
 
+/**
+ * A store whose checkpointer reports every `intervalMs` against a patience of 50 ms, written to one
+ * account at a time until `done(notices)` or `maxMs`: its notices, and how many accounts it wrote.
+ */
+async function writeWatching(
+  path: string,
+  intervalMs: number,
+  maxMs: number,
+  done: (n: StoreNotice[]) => boolean,
+) {
+  const notices: StoreNotice[] = [];
+  const store = await open(
+    path,
+    { restartFrames: 64, hardFrames: 100_000, intervalMs, startAfterGroups: 1, staleMs: 50 },
+    (n) => notices.push(n),
+  );
+  await store.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
+  const started = performance.now();
+  let written = 0;
+  while (performance.now() - started < maxMs && !done(notices)) {
+    await store.insertAccount(newAccount(APP, `w${written++}`));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await store.close();
+  return { notices, written };
+}
+
 /** The WAL header's checkpoint sequence number: it counts the WAL's restarts (sqlite.org/fileformat.html). */
 function walRestarts(path: string): number {
   const header = Buffer.alloc(16);
@@ -97,26 +124,13 @@ describe('SqliteStore WAL checkpoints', () => {
 
   it('tells the store each time the checkpointer stops reporting, and each time it reports again', async () => {
     const path = join(dir, 'notices.db');
-    const notices: StoreNotice[] = [];
-    // Rounds far apart against a short patience: between two reports the writer, still writing,
-    // finds the checkpointer silent, as it would a hung one, and hands the WAL back to SQLite.
-    const store = await open(
-      path,
-      { restartFrames: 64, hardFrames: 100_000, intervalMs: 400, startAfterGroups: 1, staleMs: 50 },
-      (n) => notices.push(n),
-    );
-    await store.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
-    const changes = () =>
+    const changes = (notices: StoreNotice[]) =>
       notices.filter((n) => n.event === 'checkpointer-stale' || n.event === 'checkpointer-resumed');
-    const started = performance.now();
-    let i = 0;
-    // Two silences and two recoveries: a change of state is never held back by the notice gate.
-    while (performance.now() - started < 8000 && changes().length < 4) {
-      await store.insertAccount(newAccount(APP, `n${i++}`));
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await store.close();
-    const seen = changes();
+    // Rounds far apart against a short patience: between two reports the writer, still writing,
+    // finds the checkpointer silent, as it would a hung one, and hands the WAL back to SQLite. Two
+    // silences and two recoveries: a change of state is never held back by the notice gate.
+    const { notices, written } = await writeWatching(path, 400, 8000, (n) => changes(n).length >= 4);
+    const seen = changes(notices);
     assert.deepEqual(
       seen.slice(0, 4).map((n) => `${n.event}:${n.level}`),
       [
@@ -133,27 +147,13 @@ describe('SqliteStore WAL checkpoints', () => {
     // Closing stops the thread on purpose: no notice of its exit.
     assert.ok(!notices.some((n) => n.event === 'checkpointer-exited'), JSON.stringify(notices));
     const reopened = await open(path);
-    assert.equal(await reopened.countAccounts(APP), i);
+    assert.equal(await reopened.countAccounts(APP), written);
     await reopened.close();
   });
 
   it('tells the store when the checkpointer has made no first report in time', async () => {
-    const path = join(dir, 'first-report.db');
-    const notices: StoreNotice[] = [];
-    // Its first round comes 5 s after it starts; patience is 50 ms.
-    const store = await open(
-      path,
-      { restartFrames: 64, hardFrames: 100_000, intervalMs: 5000, startAfterGroups: 1, staleMs: 50 },
-      (n) => notices.push(n),
-    );
-    await store.insertApp({ appKey: APP, name: APP, secretSealed: Buffer.from([1]), createdAt: 1 });
-    const started = performance.now();
-    let i = 0;
-    while (performance.now() - started < 1500 && notices.length === 0) {
-      await store.insertAccount(newAccount(APP, `f${i++}`));
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await store.close();
+    // Its first round comes 5 s after it starts.
+    const { notices } = await writeWatching(join(dir, 'first-report.db'), 5000, 1500, (n) => n.length > 0);
     assert.deepEqual(
       notices.map((n) => n.event),
       ['checkpointer-stale'],
