@@ -53,8 +53,16 @@ for (const schema of ['append', 'idempotent'] as const)
     it('stores each message, then forwards it and acknowledges the sender', async () => {
       const a = await open(`ws://127.0.0.1:${port}/?id=1`);
       const b = await open(`ws://127.0.0.1:${port}/?id=2`);
-      for (const seq of [1, 2]) {
-        const frame = JSON.stringify({ to: 2, seq, body: `hello ${seq}` });
+      // In the idempotent variant, a frame that carries an idClient is stored once however often
+      // it comes (the third frame resends the second).
+      const frames = [
+        { to: 2, seq: 1, body: 'hello 1' },
+        { to: 2, seq: 2, body: 'hello 2', idClient: 'c'.repeat(32) },
+        { to: 2, seq: 3, body: 'hello 2', idClient: 'c'.repeat(32) },
+      ];
+      for (const f of frames) {
+        const seq = f.seq;
+        const frame = JSON.stringify(f);
         const delivered = next(b);
         const acked = next(a);
         a.send(frame);
@@ -69,15 +77,15 @@ for (const schema of ['append', 'idempotent'] as const)
         const rows = r.prepare('SELECT * FROM messages ORDER BY id').all() as Record<string, unknown>[];
         assert.deepEqual(
           rows.map((m) => m.to_id),
-          ['2', '2'],
+          schema === 'idempotent' ? ['2', '2'] : ['2', '2', '2'],
         );
         if (schema === 'idempotent') {
           assert.deepEqual(
             rows.map((m) => m.from_id),
             ['1', '1'],
           );
-          for (const m of rows) assert.match(String(m.id_client), /^[0-9a-f]{32}$/);
-          assert.notEqual(rows[0]!.id_client, rows[1]!.id_client);
+          assert.match(String(rows[0]!.id_client), /^[0-9a-f]{32}$/, 'drawn for a frame without one');
+          assert.equal(rows[1]!.id_client, 'c'.repeat(32));
           assert.deepEqual(
             r.prepare('SELECT accid, message_id FROM offline ORDER BY message_id').all(),
             rows.map((m) => ({ accid: '2', message_id: m.id })),

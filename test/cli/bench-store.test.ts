@@ -26,6 +26,10 @@ describe('bench store-writes', () => {
     assert.ok(f.messages >= 400 && f.messages <= 510, `offered ${f.messages}`);
     assert.ok(f.p50 > 0 && f.p50 <= f.p99 && f.p99 <= f.max, JSON.stringify(f));
     assert.ok(f.cpuUs.writerSide > 0, 'the writer thread did the work');
+    assert.ok(
+      f.cpuUs.timerAtMost >= 0 && f.cpuUs.timerAtMost < f.cpuUs.eventLoop + 1000,
+      JSON.stringify(f.cpuUs),
+    );
     const s = report.saturated;
     assert.ok(s.messages > 0 && s.messagesPerSecond > 0, JSON.stringify(s));
     assert.equal(s.inFlight, 512);
