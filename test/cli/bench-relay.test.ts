@@ -71,7 +71,7 @@ for (const schema of ['append', 'idempotent'] as const)
       }
       a.close();
       b.close();
-      // Acknowledged means committed: a reader sees both rows now.
+      // Acknowledged means committed: a reader sees every row now.
       const r = new Database(db, { readonly: true });
       try {
         const rows = r.prepare('SELECT * FROM messages ORDER BY id').all() as Record<string, unknown>[];
