@@ -93,18 +93,23 @@ class Checkpoints {
     const step = this.#rule.next(now);
     // A thread that never made its first report (hung opening the database, say) is as silent as
     // one that stopped; SQLite's automatic checkpoint simply stays on meanwhile.
-    if (step.autocheckpoint === undefined && this.#rule.untried() && !this.#silent && !this.#lost)
-      if (now - this.#startedAt > this.settings.staleMs) {
-        this.#silent = true;
-        notify(
-          {
-            level: 'warn',
-            event: 'checkpointer-stale',
-            message: `the WAL checkpointer thread has not made its first report in ${this.settings.staleMs} ms: SQLite's automatic checkpoint stays on until it does`,
-          },
-          false,
-        );
-      }
+    if (
+      step.autocheckpoint === undefined &&
+      this.#rule.untried() &&
+      !this.#silent &&
+      !this.#lost &&
+      now - this.#startedAt > this.settings.staleMs
+    ) {
+      this.#silent = true;
+      notify(
+        {
+          level: 'warn',
+          event: 'checkpointer-stale',
+          message: `the WAL checkpointer thread has not made its first report in ${this.settings.staleMs} ms: SQLite's automatic checkpoint stays on until it does`,
+        },
+        false,
+      );
+    }
     if (step.autocheckpoint !== undefined) {
       db.pragma(`wal_autocheckpoint = ${step.autocheckpoint ? SQLITE_AUTOCHECKPOINT : 0}`);
       this.#trustChanged(!step.autocheckpoint);
