@@ -186,6 +186,14 @@ export function buildProgram(): Command {
         .env('NIMBASE_SHUTDOWN_TIMEOUT')
         .default('30000'),
     )
+    .addOption(
+      new Option(
+        '--resend-window <messages>',
+        'SQLite: a resend is recognised while its first copy is among this many newest messages (0: never)',
+      )
+        .env('NIMBASE_RESEND_WINDOW')
+        .default('500000'),
+    )
     .action(async (opts) => {
       const config = parseConfig(serveSchema, opts);
       const database = describeDatabase(config);

@@ -76,6 +76,12 @@ export const serveSchema = dataSchema.extend({
     .enum(['off', 'on'], { error: 'replay protection must be off or on' })
     .default('off')
     .transform((v) => v === 'on'),
+  /**
+   * SQLite: a message resent (same sender and idClient) while its first copy is among the last
+   * this-many messages stored is answered with that copy; older ones are stored anew. 0: never.
+   * About 45 bytes of memory per message of the window (docs/gateway.md).
+   */
+  resendWindow: intIn('resend window', 0, 20_000_000).default(500_000),
   /** After SIGTERM: the longest wait for in-flight work before the process exits anyway (ms). */
   shutdownTimeout: intIn('shutdown timeout', 100, 600_000).default(30_000),
   /** `host[:port]` the LBS hands to client SDKs (docs/client-sdk.md); default: the request's Host. */

@@ -49,7 +49,7 @@ export interface RuntimeOptions {
 }
 
 /** The account service's switches, when the config carries them (serve does; data commands don't). */
-type AccountSwitches = Partial<Pick<ServeConfig, 'lowercaseLookup' | 'createReplay'>>;
+type AccountSwitches = Partial<Pick<ServeConfig, 'lowercaseLookup' | 'createReplay' | 'resendWindow'>>;
 
 /** Publishes account events on the bus, for the client gateway of every node. */
 export function busEventSink(bus: Bus, onError: (err: unknown) => void = () => {}): AccountEventSink {
@@ -69,6 +69,7 @@ export async function openRuntime(
       dataDir: config.dataDir,
       durability: config.durability,
       onNotice: options.onStoreNotice,
+      resendWindow: config.resendWindow,
     });
   } catch (err) {
     if (err instanceof StoreUrlError) throw new ConfigError(err.message);

@@ -11,6 +11,8 @@ export interface OpenStoreOptions {
   durability?: Durability;
   /** Hears the store's notices (the SQLite writer's checkpoints); `serve` logs them. */
   onNotice?: ((notice: StoreNotice) => void) | undefined;
+  /** SQLite: how many recent messages a resend is recognised among (SqliteOptions.resendWindow). */
+  resendWindow?: number | undefined;
 }
 
 export class StoreUrlError extends Error {}
@@ -62,7 +64,12 @@ export async function openStore(o: OpenStoreOptions & { migrate?: boolean }): Pr
     }
     return store;
   }
-  const store = new SqliteStore({ path: d.path, durability: o.durability ?? 'full', onNotice: o.onNotice });
+  const store = new SqliteStore({
+    path: d.path,
+    durability: o.durability ?? 'full',
+    onNotice: o.onNotice,
+    resendWindow: o.resendWindow,
+  });
   if (o.migrate !== false) await store.migrate();
   return store;
 }

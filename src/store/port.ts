@@ -182,7 +182,8 @@ export interface MessageStore {
   /**
    * Stores a message and, in the same transaction, one offline entry per `offlineFor` account.
    * A message with the same (appKey, from, idClient) already stored is returned with inserted=false
-   * (a client resend) and nothing is written. Durable when resolved.
+   * (a client resend) and nothing is written: on PostgreSQL always, on SQLite while the first copy
+   * is among its last `resendWindow` messages (resend-window.ts). Durable when resolved.
    */
   insertMessage(
     message: NewMessage,

@@ -159,9 +159,9 @@ export abstract class WritePath {
 export class InProcessWriter extends WritePath {
   readonly #executor: SqliteWriteExecutor;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, resendWindow?: number) {
     super();
-    this.#executor = new SqliteWriteExecutor(db);
+    this.#executor = new SqliteWriteExecutor(db, undefined, resendWindow);
   }
 
   useSealingKey(key: Uint8Array): void {
@@ -189,6 +189,7 @@ export class ThreadWriter extends WritePath {
   readonly #path: string;
   readonly #durability: Durability;
   readonly #checkpoints: CheckpointSettings;
+  readonly #resendWindow: number | undefined;
   #key: Uint8Array | undefined;
   #worker: Worker | undefined;
   #inflight = new Map<number, Pending[]>();
@@ -198,11 +199,17 @@ export class ThreadWriter extends WritePath {
   readonly #commits = CommitRecord.create();
   #foreignSeen = 0;
 
-  constructor(path: string, durability: Durability, checkpoints: CheckpointSettings = DEFAULT_CHECKPOINTS) {
+  constructor(
+    path: string,
+    durability: Durability,
+    checkpoints: CheckpointSettings = DEFAULT_CHECKPOINTS,
+    resendWindow?: number,
+  ) {
     super();
     this.#path = path;
     this.#durability = durability;
     this.#checkpoints = checkpoints;
+    this.#resendWindow = resendWindow;
   }
 
   useSealingKey(key: Uint8Array): void {
@@ -235,6 +242,7 @@ export class ThreadWriter extends WritePath {
       key: this.#key,
       commits: this.#commits.buffer,
       checkpoints: this.#checkpoints,
+      resendWindow: this.#resendWindow,
     });
     worker.on('message', (m: FromWriter) => {
       if (m.type === 'notice') {

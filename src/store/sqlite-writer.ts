@@ -30,7 +30,7 @@ if (!parentPort) throw new Error('sqlite-writer.ts runs as a worker thread');
 const port = parentPort;
 const data = workerData as WriterData;
 const db = openConnection(data.path, data.durability, Database);
-const executor = new SqliteWriteExecutor(db, data.key);
+const executor = new SqliteWriteExecutor(db, data.key, data.resendWindow);
 const commits = new CommitRecord(data.commits);
 const notices = new NoticeGate();
 

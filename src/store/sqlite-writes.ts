@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import { SecretVault, tokenOwner } from '../security/vault.js';
 import type { MessageInsertValues } from './port.js';
+import { ResendWindow } from './resend-window.js';
 import type { CheckpointSettings, StoreNotice } from './sqlite-checkpoints.js';
 
 export const WRITE_SQL = {
@@ -33,10 +34,13 @@ export const WRITE_SQL = {
   updateAppSecrets: `UPDATE apps SET secret_sealed = @secretSealed, previous_secret_sealed = @previousSecretSealed,
     previous_secret_expires_at = @previousSecretExpiresAt WHERE app_key = @appKey`,
   // Positional, like insertAccount: see MessageInsertParams.
+  // No UNIQUE (app_key, from_accid, id_client): resends are found through the ResendWindow.
   insertMessage: `INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (app_key, from_accid, id_client) DO NOTHING`,
-  getMessageByClientId: 'SELECT * FROM messages WHERE app_key = ? AND from_accid = ? AND id_client = ?',
+    VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  getMessageById: 'SELECT * FROM messages WHERE id = ?',
+  // The newest messages above an id (rowid order is arrival order), to fill the ResendWindow.
+  messageKeysAfter: `SELECT id, app_key, from_accid, id_client FROM messages WHERE id > ?
+    ORDER BY id DESC LIMIT ?`,
   insertOffline: 'INSERT OR IGNORE INTO offline_messages (app_key, accid, message_id) VALUES (?, ?, ?)',
   generation: "SELECT v FROM nimbase_meta WHERE k = 'writes'",
   totalChanges: 'SELECT total_changes()',
@@ -119,8 +123,20 @@ export class SqliteWriteExecutor {
   /** The group transaction (runGroup calls it with BEGIN IMMEDIATE); made once, not per group. */
   readonly #group: Database.Transaction<(ops: readonly WriteOp[]) => GroupResult>;
 
-  constructor(db: Database.Database, sealingKey?: Uint8Array) {
+  /** The keys of the most recent messages, so a resend is found without a UNIQUE index. */
+  readonly #window: ResendWindow;
+  /** False until the window holds the table's newest messages (filled by the first group). */
+  #windowFilled = false;
+  /** The window may miss committed messages (a group failed; its COMMIT may still have landed). */
+  #windowBehind = false;
+  /** The write generation our last committed group left (another process's commits move it on). */
+  #lastAfter: number | undefined;
+  /** Messages inserted by the current group: added to the window once it commits. */
+  readonly #pending = new PendingMessages();
+
+  constructor(db: Database.Database, sealingKey?: Uint8Array, resendWindow: number = DEFAULT_RESEND_WINDOW) {
     this.#db = db;
+    this.#window = new ResendWindow(resendWindow);
     this.#inSavepoint = db.transaction((op: WriteOp) => this.#run(op));
     this.#group = db.transaction((ops: readonly WriteOp[]) => this.#groupBody(ops));
     if (sealingKey) this.useSealingKey(sealingKey);
@@ -148,8 +164,15 @@ export class SqliteWriteExecutor {
    */
   runGroup(ops: readonly WriteOp[]): GroupResult {
     try {
-      return this.#group.immediate(ops);
+      const result = this.#group.immediate(ops);
+      this.#pending.addTo(this.#window);
+      this.#lastAfter = result.after;
+      return result;
     } catch (err) {
+      // Rolled back, or a COMMIT that failed but may have landed: the next group reads back what
+      // the table holds above the window.
+      this.#pending.clear();
+      this.#windowBehind = true;
       const error = writeErrorOf(err);
       const failures = ops.map((_, at) => ({ at, error }));
       return { values: [], failures, before: undefined, after: undefined };
@@ -158,12 +181,14 @@ export class SqliteWriteExecutor {
 
   #groupBody(ops: readonly WriteOp[]): GroupResult {
     const before = this.#stmt('generation').pluck().get() as number | undefined;
+    this.#catchUp(before);
     const totalChanges = this.#stmt('totalChanges').pluck();
     const start = totalChanges.get() as number;
     const values: unknown[] = new Array(ops.length);
     const failures: WriteFailure[] = [];
     for (let at = 0; at < ops.length; at++) {
       const op = ops[at]!;
+      const pending = this.#pending.size;
       try {
         // One statement is atomic by itself; several run in a savepoint.
         values[at] =
@@ -172,6 +197,7 @@ export class SqliteWriteExecutor {
             : this.#inSavepoint(op);
       } catch (err) {
         if (!this.#db.inTransaction) throw err;
+        this.#pending.truncate(pending); // the op's savepoint rolled its messages back
         values[at] = null;
         failures.push({ at, error: writeErrorOf(err) });
       }
@@ -195,19 +221,104 @@ export class SqliteWriteExecutor {
       }
       case 'insertMessage': {
         const p = op.params;
-        const run = this.#stmt('insertMessage').run(p);
-        if (run.changes === 0) {
-          const row = this.#stmt('getMessageByClientId').get(p[0], p[2], p[4]);
-          return { inserted: false, row } as InsertedMessage;
-        }
-        const id = Number(run.lastInsertRowid);
+        const hash = ResendWindow.hash(p[0], p[2], p[4]);
+        const row = this.#window.capacity === 0 ? undefined : this.#storedEarlier(hash, p);
+        if (row) return { inserted: false, row } as InsertedMessage;
+        const id = Number(this.#stmt('insertMessage').run(p).lastInsertRowid);
         const offline = this.#stmt('insertOffline');
         for (const accid of op.offlineFor) offline.run(p[0], accid, id);
+        this.#pending.add(hash, id);
         return { inserted: true, id } as InsertedMessage;
       }
       case 'atomic':
         return op.ops.map((o) => this.#run(o));
     }
+  }
+
+  /** The message stored under p's (app, sender, idClient), if the window or this group has it. */
+  #storedEarlier(hash: number, p: MessageInsertParams): Record<string, unknown> | undefined {
+    for (const id of this.#pending.candidates(hash)) {
+      const row = this.#sameKey(id, p);
+      if (row) return row;
+    }
+    for (const id of this.#window.candidates(hash)) {
+      const row = this.#sameKey(id, p);
+      if (row) return row;
+    }
+    return undefined;
+  }
+
+  /** Message `id`, when it is stored under p's key (a hash names candidates; the row decides). */
+  #sameKey(id: number, p: MessageInsertParams): Record<string, unknown> | undefined {
+    const row = this.#stmt('getMessageById').get(id) as Record<string, unknown> | undefined;
+    return row && row.app_key === p[0] && row.from_accid === p[2] && row.id_client === p[4] ? row : undefined;
+  }
+
+  /**
+   * Brings the window up to the table, inside the group's transaction (nobody else can write now):
+   * at the first group, the newest `capacity` messages; later, whatever another process (or a
+   * failed COMMIT that landed) added since: seen as a write generation we did not leave.
+   */
+  #catchUp(before: number | undefined): void {
+    if (this.#window.capacity === 0) return;
+    if (this.#windowFilled && !this.#windowBehind && before === this.#lastAfter) return;
+    const rows = this.#stmt('messageKeysAfter').raw().all(this.#window.through, this.#window.capacity) as [
+      number,
+      string,
+      string,
+      string,
+    ][];
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const [id, appKey, from, idClient] = rows[i]!;
+      this.#window.add(ResendWindow.hash(appKey, from, idClient), id);
+    }
+    this.#windowFilled = true;
+    this.#windowBehind = false;
+  }
+}
+
+/** The messages a group has inserted so far, found by hash until the group commits. */
+class PendingMessages {
+  #hashes: number[] = [];
+  #ids: number[] = [];
+  readonly #byHash = new Map<number, number[]>();
+
+  get size(): number {
+    return this.#ids.length;
+  }
+
+  add(hash: number, id: number): void {
+    this.#hashes.push(hash);
+    this.#ids.push(id);
+    const at = this.#byHash.get(hash);
+    if (at) at.push(id);
+    else this.#byHash.set(hash, [id]);
+  }
+
+  candidates(hash: number): readonly number[] {
+    return this.#byHash.get(hash) ?? [];
+  }
+
+  /** Forgets the messages added after the first `size` (their savepoint rolled back). */
+  truncate(size: number): void {
+    while (this.#ids.length > size) {
+      const hash = this.#hashes.pop()!;
+      this.#ids.pop();
+      const at = this.#byHash.get(hash)!;
+      at.pop();
+      if (at.length === 0) this.#byHash.delete(hash);
+    }
+  }
+
+  addTo(window: ResendWindow): void {
+    for (let i = 0; i < this.#ids.length; i++) window.add(this.#hashes[i]!, this.#ids[i]!);
+    this.clear();
+  }
+
+  clear(): void {
+    this.#hashes = [];
+    this.#ids = [];
+    this.#byHash.clear();
   }
 }
 
@@ -226,6 +337,9 @@ function bindable(params: Params): Params {
 }
 
 export type Durability = 'full' | 'normal';
+
+/** Messages whose resends the SQLite store recognises (ResendWindow): about 22 MB of memory. */
+export const DEFAULT_RESEND_WINDOW = 500_000;
 
 /** Opens a connection with the settings every connection of the store uses. */
 export function openConnection(
@@ -264,6 +378,8 @@ export interface WriterData {
   commits: SharedArrayBuffer;
   /** When the writer restarts the WAL, and how often the checkpointer runs (sqlite-checkpoints.ts). */
   checkpoints: CheckpointSettings;
+  /** Messages whose resends are recognised (DEFAULT_RESEND_WINDOW when undefined). */
+  resendWindow?: number | undefined;
 }
 
 /**

@@ -50,6 +50,12 @@ export interface SqliteOptions {
   checkpoints?: CheckpointSettings;
   /** Hears what the writer thread reports about its checkpoints (`serve` logs it). */
   onNotice?: ((notice: StoreNotice) => void) | undefined;
+  /**
+   * A resend (same sender and idClient) of one of the last this-many messages is answered with the
+   * stored message; older ones are stored anew (default DEFAULT_RESEND_WINDOW; 0: never). See
+   * resend-window.ts for why this is a window and not an index.
+   */
+  resendWindow?: number | undefined;
 }
 
 type Row = Record<string, unknown>;
@@ -122,8 +128,8 @@ export class SqliteStore implements Store {
     // Another connection to ':memory:' would open another (empty) database.
     this.#writes =
       options.path === ':memory:'
-        ? new InProcessWriter(this.#db)
-        : new ThreadWriter(options.path, durability, options.checkpoints);
+        ? new InProcessWriter(this.#db, options.resendWindow)
+        : new ThreadWriter(options.path, durability, options.checkpoints, options.resendWindow);
     this.#writes.onNotice = options.onNotice;
     this.#cache = new AccountCache(options.accountCacheSize ?? DEFAULT_ACCOUNT_CACHE);
     this.#writes.onCommit = (touched, values, before, after) => {
@@ -226,14 +232,22 @@ export class SqliteStore implements Store {
     let applied = 0;
     for (const m of SQLITE_MIGRATIONS) {
       if (done.has(m.version)) continue;
-      db.transaction(() => {
-        db.exec(m.sql);
-        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-          m.version,
-          m.name,
-          Date.now(),
-        );
-      }).immediate();
+      // Outside a transaction: SQLite ignores this pragma inside one.
+      if (m.rebuildsTables) db.pragma('foreign_keys = OFF');
+      try {
+        db.transaction(() => {
+          db.exec(m.sql);
+          if (m.rebuildsTables && (db.pragma('foreign_key_check') as unknown[]).length > 0)
+            throw new Error(`migration ${m.version} (${m.name}) would break foreign keys`);
+          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+            m.version,
+            m.name,
+            Date.now(),
+          );
+        }).immediate();
+      } finally {
+        if (m.rebuildsTables) db.pragma('foreign_keys = ON');
+      }
       applied++;
     }
     return applied;

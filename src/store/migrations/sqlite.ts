@@ -1,5 +1,14 @@
-/** SQLite schema, one entry per version; applied in order by SqliteStore.migrate(). Never edit a shipped entry. */
-export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+/**
+ * SQLite schema, one entry per version; applied in order by SqliteStore.migrate(). Never edit a
+ * shipped entry. `rebuildsTables`: the entry recreates a table that others reference, so it runs
+ * with foreign keys off and checks them before it commits (SQLite's documented table rebuild).
+ */
+export const SQLITE_MIGRATIONS: readonly {
+  version: number;
+  name: string;
+  sql: string;
+  rebuildsTables?: true;
+}[] = [
   {
     version: 1,
     name: 'apps and accounts',
@@ -94,6 +103,33 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     sql: `
       CREATE TABLE nimbase_meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL) STRICT, WITHOUT ROWID;
       INSERT INTO nimbase_meta (k, v) VALUES ('writes', 0);
+    `,
+  },
+  {
+    // Messages lose UNIQUE (app_key, from_accid, id_client): every random idClient dirtied an index
+    // page of its own, the largest single cost of a message write. Resends are now found through
+    // the writer's window of recent messages (resend-window.ts). Ids and their sequence are kept:
+    // offline entries point at them, and clients hold them as idServer.
+    version: 12,
+    name: 'messages without the idClient index',
+    rebuildsTables: true,
+    sql: `
+      CREATE TABLE messages_rebuilt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app_key TEXT NOT NULL,
+        scene INTEGER NOT NULL,
+        from_accid TEXT NOT NULL,
+        to_id TEXT NOT NULL,
+        id_client TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        fields TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO messages_rebuilt (id, app_key, scene, from_accid, to_id, id_client, time, fields)
+        SELECT id, app_key, scene, from_accid, to_id, id_client, time, fields FROM messages ORDER BY id;
+      UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'messages')
+        WHERE name = 'messages_rebuilt' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'messages');
+      DROP TABLE messages;
+      ALTER TABLE messages_rebuilt RENAME TO messages;
     `,
   },
 ];
