@@ -207,6 +207,7 @@ export function buildProgram(): Command {
         onBusError: (err) => logger.error({ err }, 'bus handler failed'),
         onStoreNotice: ({ level, event, message, error, repeated }) =>
           logger[level]({ store: event, error, repeated }, message),
+        warmStore: true,
       });
       if (database.kind === 'postgres' && !config.secretKey)
         logger.warn(

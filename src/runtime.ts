@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   onEventError?: (err: unknown) => void;
   /** Hears the store's notices (a lost or failing WAL checkpointer thread, say). */
   onStoreNotice?: (notice: StoreNotice) => void;
+  /** Have the store ready for the first message before returning (`serve`; SqliteStore.warm). */
+  warmStore?: boolean;
 }
 
 /** The account service's switches, when the config carries them (serve does; data commands don't). */
@@ -70,6 +72,7 @@ export async function openRuntime(
       durability: config.durability,
       onNotice: options.onStoreNotice,
       resendWindow: config.resendWindow,
+      warm: options.warmStore,
     });
   } catch (err) {
     if (err instanceof StoreUrlError) throw new ConfigError(err.message);

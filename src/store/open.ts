@@ -13,6 +13,8 @@ export interface OpenStoreOptions {
   onNotice?: ((notice: StoreNotice) => void) | undefined;
   /** SQLite: how many recent messages a resend is recognised among (SqliteOptions.resendWindow). */
   resendWindow?: number | undefined;
+  /** SQLite: start the writer and fill its resend window before returning (SqliteStore.warm). */
+  warm?: boolean | undefined;
 }
 
 export class StoreUrlError extends Error {}
@@ -70,6 +72,12 @@ export async function openStore(o: OpenStoreOptions & { migrate?: boolean }): Pr
     onNotice: o.onNotice,
     resendWindow: o.resendWindow,
   });
-  if (o.migrate !== false) await store.migrate();
+  try {
+    if (o.migrate !== false) await store.migrate();
+    if (o.warm) await store.warm();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
   return store;
 }

@@ -153,6 +153,8 @@ export abstract class WritePath {
 
   protected abstract dispatch(batch: Pending[]): void;
   abstract useSealingKey(key: Uint8Array): void;
+  /** Does now what the first message write would otherwise do first (fill the resend window). */
+  abstract warm(): Promise<void>;
   abstract close(): Promise<void>;
 }
 
@@ -166,6 +168,10 @@ export class InProcessWriter extends WritePath {
 
   useSealingKey(key: Uint8Array): void {
     this.#executor.useSealingKey(key);
+  }
+
+  async warm(): Promise<void> {
+    this.#executor.fill();
   }
 
   busy(): boolean {
@@ -198,6 +204,8 @@ export class ThreadWriter extends WritePath {
   #exited: Promise<void> | undefined;
   readonly #commits = CommitRecord.create();
   #foreignSeen = 0;
+  /** Callers of warm() waiting for the writer's answer. */
+  #warming: { resolve: () => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     path: string,
@@ -219,6 +227,18 @@ export class ThreadWriter extends WritePath {
 
   override broken(): Error | undefined {
     return this.#failure;
+  }
+
+  /** Starts the writer thread and resolves once it has filled its resend window. */
+  warm(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#warming.push({ resolve, reject });
+      this.#worker ??= this.#start();
+      this.#worker.ref(); // until it answers
+      this.#worker.postMessage({ type: 'warm' } satisfies ToWriter);
+    });
   }
 
   busy(): boolean {
@@ -253,6 +273,11 @@ export class ThreadWriter extends WritePath {
         }
         return;
       }
+      if (m.type === 'warm') {
+        this.#warming.shift()?.resolve();
+        this.#unrefWhenIdle(worker);
+        return;
+      }
       if (m.type !== 'results') return;
       const batches = m.ids.map((id, i): Settled => {
         // A batch failed meanwhile (#fail) answers nobody here, but keeps its place in `values`.
@@ -261,8 +286,7 @@ export class ThreadWriter extends WritePath {
         return { pending, count: m.counts[i]! };
       });
       this.settle(batches, m);
-      // Idle, the writer must not keep the process alive; closing, it must until it has exited.
-      if (this.#inflight.size === 0 && !this.closed) worker.unref();
+      this.#unrefWhenIdle(worker);
     });
     worker.on('error', (err) => this.#fail(err));
     this.#exited = new Promise((resolve) =>
@@ -275,8 +299,14 @@ export class ThreadWriter extends WritePath {
     return worker;
   }
 
+  /** Idle, the writer must not keep the process alive; closing, it must until it has exited. */
+  #unrefWhenIdle(worker: Worker): void {
+    if (this.#inflight.size === 0 && this.#warming.length === 0 && !this.closed) worker.unref();
+  }
+
   #fail(err: Error): void {
     this.#failure ??= new Error(`the SQLite writer thread failed: ${err.message}`, { cause: err });
+    for (const w of this.#warming.splice(0)) w.reject(this.#failure);
     for (const batch of this.#inflight.values()) for (const p of batch) p.reject(this.#failure);
     this.#inflight.clear();
     this.flush(); // what was queued behind the lost group fails now too

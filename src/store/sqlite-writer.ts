@@ -246,6 +246,10 @@ port.on('message', (m: ToWriter) => {
     case 'key':
       executor.useSealingKey(m.key);
       return;
+    case 'warm':
+      executor.fill();
+      port.postMessage({ type: 'warm' } satisfies FromWriter);
+      return;
     case 'close':
       flush();
       checkpoints.close().then(() => {

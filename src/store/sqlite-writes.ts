@@ -125,7 +125,7 @@ export class SqliteWriteExecutor {
 
   /** The keys of the most recent messages, so a resend is found without a UNIQUE index. */
   readonly #window: ResendWindow;
-  /** False until the window holds the table's newest messages (filled by the first group). */
+  /** False until the window holds the table's newest messages (see fill()). */
   #windowFilled = false;
   /** The window may miss committed messages (a group failed; its COMMIT may still have landed). */
   #windowBehind = false;
@@ -222,6 +222,7 @@ export class SqliteWriteExecutor {
       case 'insertMessage': {
         const p = op.params;
         const hash = ResendWindow.hash(p[0], p[2], p[4]);
+        if (!this.#windowFilled) this.fill(); // in this group's transaction: nobody else writes now
         const row = this.#window.capacity === 0 ? undefined : this.#storedEarlier(hash, p);
         if (row) return { inserted: false, row } as InsertedMessage;
         const id = Number(this.#stmt('insertMessage').run(p).lastInsertRowid);
@@ -255,13 +256,31 @@ export class SqliteWriteExecutor {
   }
 
   /**
-   * Brings the window up to the table, inside the group's transaction (nobody else can write now):
-   * at the first group, the newest `capacity` messages; later, whatever another process (or a
-   * failed COMMIT that landed) added since: seen as a write generation we did not leave.
+   * Fills the window with the table's newest `capacity` messages: at the first message insert, or
+   * earlier through warm-up (the writer thread's start), since it reads every row of the window
+   * (~1.5–3 µs a message). Outside a group, the first group then catches up with what others
+   * wrote meanwhile (its generation cannot match: no group of ours has committed yet).
+   */
+  fill(): void {
+    if (this.#windowFilled) return;
+    this.#readNewer();
+    this.#windowFilled = true;
+  }
+
+  /**
+   * At a group's start, in its transaction (nobody else can write now): once filled, the window
+   * reads the messages another process (or a failed COMMIT that landed) added since, known by a
+   * write generation our last group did not leave.
    */
   #catchUp(before: number | undefined): void {
+    if (!this.#windowFilled || (!this.#windowBehind && before === this.#lastAfter)) return;
+    this.#readNewer();
+  }
+
+  /** Adds the messages above the window's newest (at most the newest `capacity` of them). */
+  #readNewer(): void {
+    this.#windowBehind = false;
     if (this.#window.capacity === 0) return;
-    if (this.#windowFilled && !this.#windowBehind && before === this.#lastAfter) return;
     const rows = this.#stmt('messageKeysAfter').raw().all(this.#window.through, this.#window.capacity) as [
       number,
       string,
@@ -272,8 +291,6 @@ export class SqliteWriteExecutor {
       const [id, appKey, from, idClient] = rows[i]!;
       this.#window.add(ResendWindow.hash(appKey, from, idClient), id);
     }
-    this.#windowFilled = true;
-    this.#windowBehind = false;
   }
 }
 
@@ -358,6 +375,8 @@ export function openConnection(
 /** Messages between the store and its writer thread. */
 export type ToWriter =
   | { type: 'ops'; id: number; ops: WriteOp[] }
+  /** Fill the resend window now (SqliteStore.warm); answered by 'warm'. */
+  | { type: 'warm' }
   | { type: 'key'; key: Uint8Array }
   | { type: 'close' };
 export type FromWriter =
@@ -369,6 +388,7 @@ export type FromWriter =
     } & GroupResult)
   /** Something about the writer's checkpoints worth a log line (see StoreNotice). */
   | { type: 'notice'; notice: StoreNotice }
+  | { type: 'warm' }
   | { type: 'closed' };
 export interface WriterData {
   path: string;

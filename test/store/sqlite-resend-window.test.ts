@@ -99,6 +99,25 @@ describe('SqliteStore resend window', () => {
     }
   });
 
+  it('warm() fills the window before any write; what another process writes after it is found too', async () => {
+    const path = freshPath();
+    const other = await open(path);
+    const server = await open(path);
+    try {
+      const early = await other.insertMessage(msg('early'), ['bob']);
+      await server.warm();
+      // Written after the warm-up read, before the server's first group.
+      const late = await other.insertMessage(msg('late'), ['bob']);
+      assert.deepEqual((await server.insertMessage(msg('late'), ['bob'])).message, late.message);
+      assert.deepEqual((await server.insertMessage(msg('early'), ['bob'])).message, early.message);
+      assert.equal((await server.listOffline('app', 'bob', 10)).length, 2);
+    } finally {
+      await server.close();
+      await other.close();
+    }
+    await assert.rejects(server.warm(), /closed/);
+  });
+
   it('with a window of 0, every message is stored, resends included', async () => {
     const s = await open(freshPath(), 0);
     try {
