@@ -7,9 +7,10 @@
 // SQLite table (WAL, synchronous=FULL) first, the messages of one event-loop turn in ONE
 // transaction, and forwarded and acknowledged only after its COMMIT.
 //
-// RELAY_SCHEMA=idempotent adds what nimbase's store does per message beyond the append: the
-// message's `idClient` under UNIQUE (from_id, id_client), so that a resend is stored once, and an
-// offline entry for the recipient. The bench's relay clients send no idClient: then the relay draws
+// RELAY_SCHEMA=idempotent adds what nimbase's store did per message beyond the append until SQLite
+// schema 12 (and its PostgreSQL store still does): the message's `idClient` under UNIQUE (from_id,
+// id_client), so that a resend is stored once however old its first copy, and an offline entry
+// for the recipient. (nimbase's SQLite store now finds resends in a window of recent messages.) The bench's relay clients send no idClient: then the relay draws
 // a random 32-hex one per frame (as the SDK's), which pays for the index and its check without ever
 // finding a resend. Everything else stays the relay's: no protocol, no accounts, one thread, and no
 // acks from the receivers (nimbase's bench receivers ack every 250 ms, which deletes offline rows).

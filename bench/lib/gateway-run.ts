@@ -34,8 +34,9 @@ export interface GatewayReport {
   /** The durable reference at the fixed offered rate: what an fsync per turn adds to the latency. */
   durableRelayFixedRate: FixedRateResult | undefined;
   /**
-   * The durable reference doing nimbase's per-message store work besides the append: an idClient
-   * under a UNIQUE index, checked on every insert, and an offline entry (RELAY_SCHEMA=idempotent).
+   * The durable reference doing nimbase's per-message store work besides the append as it was until
+   * SQLite schema 12: an idClient under a UNIQUE index, checked on every insert, and an offline
+   * entry (RELAY_SCHEMA=idempotent).
    */
   idempotentRelay: (FlowResult & Cpu) | undefined;
   idempotentRelayFixedRate: FixedRateResult | undefined;
