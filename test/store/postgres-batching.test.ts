@@ -117,6 +117,8 @@ for (const insertThread of [true, false])
           // No such app: the foreign key refuses the row, so the whole statement fails at first.
           const bad = i === 2;
           const p = store.insertAccount(newAccount(bad ? 'no-such-app' : key, `f${turn}-${i}`));
+          // Handled now: a bad call may reject while this loop still waits for the next turn.
+          p.catch(() => {});
           calls.push({ bad, p });
         }
         await nextTurn();
