@@ -79,7 +79,7 @@ export const serveSchema = dataSchema.extend({
   /**
    * SQLite: a message resent (same sender and idClient) while its first copy is among the last
    * this-many messages stored is answered with that copy; older ones are stored anew. 0: never.
-   * About 45 bytes of memory per message of the window (docs/gateway.md).
+   * 20–28 bytes of memory per message of the window (docs/gateway.md).
    */
   resendWindow: intIn('resend window', 0, 20_000_000).default(500_000),
   /** After SIGTERM: the longest wait for in-flight work before the process exits anyway (ms). */

@@ -10,28 +10,36 @@
  * messages, in memory, as 30-bit hashes. A hash only names candidates; the caller confirms one by
  * reading the row, so a collision can never turn a new message into a "resend".
  *
- * Memory: about 45 bytes per message of the window (a Map entry plus two typed-array slots).
+ * Layout: typed arrays allocated once, so a full window costs no garbage collection and a fixed
+ * 20–28 bytes per message: a ring of (hash, id) in arrival order (12 bytes), and an open-addressing
+ * table (linear probing, at most half full, backward-shift deletion) of ring slots by hash.
  */
 export class ResendWindow {
   readonly capacity: number;
-  /** hash → the ids stored under it (one id, or several when hashes collide), oldest first. */
-  readonly #byHash = new Map<number, number | number[]>();
   /** Ring of the window's messages in arrival order: their hashes and ids. */
   readonly #hashes: Int32Array;
   readonly #ids: Float64Array;
+  /** Open addressing by hash: ring slot + 1, 0 = empty. */
+  readonly #table: Int32Array;
+  readonly #mask: number;
   #next = 0;
   #size = 0;
   /** The highest message id added (0: none). */
   #through = 0;
 
   constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError('capacity must be an integer ≥ 0');
+    if (!Number.isInteger(capacity) || capacity < 0 || capacity > 2 ** 29)
+      throw new RangeError('capacity must be an integer from 0 to 2^29');
     this.capacity = capacity;
     this.#hashes = new Int32Array(capacity);
     this.#ids = new Float64Array(capacity);
+    let slots = 2;
+    while (slots < capacity * 2) slots *= 2;
+    this.#table = new Int32Array(slots);
+    this.#mask = slots - 1;
   }
 
-  /** FNV-1a over app, sender and idClient (NUL-separated), cut to 30 bits so Map keys stay small integers. */
+  /** FNV-1a over app, sender and idClient (NUL-separated), mixed (murmur3's finaliser) and cut to 30 bits. */
   static hash(appKey: string, from: string, idClient: string): number {
     let h = 0x811c9dc5;
     for (let i = 0; i < appKey.length; i++) h = Math.imul(h ^ appKey.charCodeAt(i), 0x01000193);
@@ -39,7 +47,9 @@ export class ResendWindow {
     for (let i = 0; i < from.length; i++) h = Math.imul(h ^ from.charCodeAt(i), 0x01000193);
     h = Math.imul(h, 0x01000193);
     for (let i = 0; i < idClient.length; i++) h = Math.imul(h ^ idClient.charCodeAt(i), 0x01000193);
-    return h & 0x3fffffff;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & 0x3fffffff;
   }
 
   get size(): number {
@@ -52,41 +62,53 @@ export class ResendWindow {
   }
 
   /** The ids of the window's messages whose key hashes to `hash`, newest first. */
-  candidates(hash: number): readonly number[] {
-    const v = this.#byHash.get(hash);
-    if (v === undefined) return [];
-    return typeof v === 'number' ? [v] : [...v].reverse();
+  candidates(hash: number): number[] {
+    const out: number[] = [];
+    if (this.capacity === 0) return out;
+    const table = this.#table;
+    for (let i = hash & this.#mask; table[i] !== 0; i = (i + 1) & this.#mask) {
+      const slot = table[i]! - 1;
+      if (this.#hashes[slot] === hash) out.push(this.#ids[slot]!);
+    }
+    if (out.length > 1) out.sort((a, b) => b - a);
+    return out;
   }
 
   /** Adds a stored message (ids in increasing order); the oldest leaves once the window is full. */
   add(hash: number, id: number): void {
     if (this.capacity === 0) return;
-    if (this.#size === this.capacity) this.#evict(this.#next);
+    const slot = this.#next;
+    if (this.#size === this.capacity) this.#unlink(slot);
     else this.#size++;
-    this.#hashes[this.#next] = hash;
-    this.#ids[this.#next] = id;
-    this.#next = (this.#next + 1) % this.capacity;
-    const v = this.#byHash.get(hash);
-    if (v === undefined) this.#byHash.set(hash, id);
-    else if (typeof v === 'number') this.#byHash.set(hash, [v, id]);
-    else v.push(id);
+    this.#hashes[slot] = hash;
+    this.#ids[slot] = id;
+    let i = hash & this.#mask;
+    while (this.#table[i] !== 0) i = (i + 1) & this.#mask;
+    this.#table[i] = slot + 1;
+    this.#next = slot + 1 === this.capacity ? 0 : slot + 1;
     if (id > this.#through) this.#through = id;
   }
 
-  #evict(slot: number): void {
-    const hash = this.#hashes[slot]!;
-    const id = this.#ids[slot]!;
-    const v = this.#byHash.get(hash);
-    if (v === id) this.#byHash.delete(hash);
-    else if (Array.isArray(v)) {
-      const at = v.indexOf(id);
-      if (at >= 0) v.splice(at, 1);
-      if (v.length === 1) this.#byHash.set(hash, v[0]!);
+  /** Takes ring slot `slot` out of the table, shifting later entries of its probe run back. */
+  #unlink(slot: number): void {
+    const table = this.#table;
+    const mask = this.#mask;
+    let hole = this.#hashes[slot]! & mask;
+    while (table[hole] !== slot + 1) hole = (hole + 1) & mask;
+    table[hole] = 0;
+    for (let j = (hole + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#hashes[table[j]! - 1]! & mask;
+      // The entry at j may fill the hole when the hole lies on its probe path (home … j).
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        table[hole] = table[j]!;
+        table[j] = 0;
+        hole = j;
+      }
     }
   }
 
   clear(): void {
-    this.#byHash.clear();
+    this.#table.fill(0);
     this.#next = 0;
     this.#size = 0;
     this.#through = 0;

@@ -153,8 +153,11 @@ export abstract class WritePath {
 
   protected abstract dispatch(batch: Pending[]): void;
   abstract useSealingKey(key: Uint8Array): void;
-  /** Does now what the first message write would otherwise do first (fill the resend window). */
-  abstract warm(): Promise<void>;
+  /**
+   * Does now what the first message write would otherwise do first: fill the resend window.
+   * Resolves how many messages it holds.
+   */
+  abstract warm(): Promise<number>;
   abstract close(): Promise<void>;
 }
 
@@ -170,8 +173,8 @@ export class InProcessWriter extends WritePath {
     this.#executor.useSealingKey(key);
   }
 
-  async warm(): Promise<void> {
-    this.#executor.fill();
+  async warm(): Promise<number> {
+    return this.#executor.fill();
   }
 
   busy(): boolean {
@@ -205,7 +208,7 @@ export class ThreadWriter extends WritePath {
   readonly #commits = CommitRecord.create();
   #foreignSeen = 0;
   /** Callers of warm() waiting for the writer's answer. */
-  #warming: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  #warming: { resolve: (messages: number) => void; reject: (err: Error) => void }[] = [];
 
   constructor(
     path: string,
@@ -230,7 +233,7 @@ export class ThreadWriter extends WritePath {
   }
 
   /** Starts the writer thread and resolves once it has filled its resend window. */
-  warm(): Promise<void> {
+  warm(): Promise<number> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
@@ -274,7 +277,9 @@ export class ThreadWriter extends WritePath {
         return;
       }
       if (m.type === 'warm') {
-        this.#warming.shift()?.resolve();
+        const waiting = this.#warming.shift();
+        if (m.error) waiting?.reject(errorFromWrite(m.error));
+        else waiting?.resolve(m.messages);
         this.#unrefWhenIdle(worker);
         return;
       }

@@ -23,6 +23,7 @@ import {
   type ToWriter,
   type WriteOp,
   type WriterData,
+  writeErrorOf,
 } from './sqlite-writes.js';
 import { spawnStoreWorker } from './worker.js';
 
@@ -246,10 +247,16 @@ port.on('message', (m: ToWriter) => {
     case 'key':
       executor.useSealingKey(m.key);
       return;
-    case 'warm':
-      executor.fill();
-      port.postMessage({ type: 'warm' } satisfies FromWriter);
+    case 'warm': {
+      let reply: FromWriter;
+      try {
+        reply = { type: 'warm', messages: executor.fill() };
+      } catch (err) {
+        reply = { type: 'warm', messages: 0, error: writeErrorOf(err) };
+      }
+      port.postMessage(reply);
       return;
+    }
     case 'close':
       flush();
       checkpoints.close().then(() => {

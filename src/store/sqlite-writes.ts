@@ -38,9 +38,10 @@ export const WRITE_SQL = {
   insertMessage: `INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
     VALUES (?, ?, ?, ?, ?, ?, ?)`,
   getMessageById: 'SELECT * FROM messages WHERE id = ?',
-  // The newest messages above an id (rowid order is arrival order), to fill the ResendWindow.
-  messageKeysAfter: `SELECT id, app_key, from_accid, id_client FROM messages WHERE id > ?
-    ORDER BY id DESC LIMIT ?`,
+  // To fill the ResendWindow (rowid order is arrival order): where its newest `capacity` messages
+  // above an id begin (none: fewer are there), then their keys, oldest first.
+  windowStart: 'SELECT id FROM messages WHERE id > ? ORDER BY id DESC LIMIT 1 OFFSET ?',
+  messageKeysAfter: 'SELECT id, app_key, from_accid, id_client FROM messages WHERE id > ? ORDER BY id',
   insertOffline: 'INSERT OR IGNORE INTO offline_messages (app_key, accid, message_id) VALUES (?, ?, ?)',
   generation: "SELECT v FROM nimbase_meta WHERE k = 'writes'",
   totalChanges: 'SELECT total_changes()',
@@ -163,11 +164,9 @@ export class SqliteWriteExecutor {
    * is the value it found, so a reader that saw `before` knows no other process wrote in between.
    */
   runGroup(ops: readonly WriteOp[]): GroupResult {
+    let result: GroupResult;
     try {
-      const result = this.#group.immediate(ops);
-      this.#pending.addTo(this.#window);
-      this.#lastAfter = result.after;
-      return result;
+      result = this.#group.immediate(ops);
     } catch (err) {
       // Rolled back, or a COMMIT that failed but may have landed: the next group reads back what
       // the table holds above the window.
@@ -177,6 +176,16 @@ export class SqliteWriteExecutor {
       const failures = ops.map((_, at) => ({ at, error }));
       return { values: [], failures, before: undefined, after: undefined };
     }
+    // Committed: whatever happens to the window now, these ops succeeded.
+    try {
+      this.#pending.addTo(this.#window);
+    } catch {
+      this.#pending.clear();
+      this.#window.clear();
+      this.#windowFilled = false; // refilled from the table at the next message insert
+    }
+    this.#lastAfter = result.after;
+    return result;
   }
 
   #groupBody(ops: readonly WriteOp[]): GroupResult {
@@ -258,13 +267,15 @@ export class SqliteWriteExecutor {
   /**
    * Fills the window with the table's newest `capacity` messages: at the first message insert, or
    * earlier through warm-up (the writer thread's start), since it reads every row of the window
-   * (~1.5–3 µs a message). Outside a group, the first group then catches up with what others
+   * (2–5 µs a message measured). Returns how many messages the window holds. Outside a group, the first group then catches up with what others
    * wrote meanwhile (its generation cannot match: no group of ours has committed yet).
    */
-  fill(): void {
-    if (this.#windowFilled) return;
-    this.#readNewer();
-    this.#windowFilled = true;
+  fill(): number {
+    if (!this.#windowFilled) {
+      this.#readNewer();
+      this.#windowFilled = true;
+    }
+    return this.#window.size;
   }
 
   /**
@@ -281,14 +292,17 @@ export class SqliteWriteExecutor {
   #readNewer(): void {
     this.#windowBehind = false;
     if (this.#window.capacity === 0) return;
-    const rows = this.#stmt('messageKeysAfter').raw().all(this.#window.through, this.#window.capacity) as [
-      number,
-      string,
-      string,
-      string,
-    ][];
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const [id, appKey, from, idClient] = rows[i]!;
+    const capacity = this.#window.capacity;
+    const start = this.#stmt('windowStart')
+      .pluck()
+      .get(this.#window.through, capacity - 1) as number | undefined;
+    // Row by row, not all(): a whole window of rows at once would cost hundreds of MB for a moment.
+    const rows = this.#stmt('messageKeysAfter')
+      .raw()
+      .iterate(start === undefined ? this.#window.through : start - 1) as IterableIterator<
+      [number, string, string, string]
+    >;
+    for (const [id, appKey, from, idClient] of rows) {
       this.#window.add(ResendWindow.hash(appKey, from, idClient), id);
     }
   }
@@ -355,7 +369,7 @@ function bindable(params: Params): Params {
 
 export type Durability = 'full' | 'normal';
 
-/** Messages whose resends the SQLite store recognises (ResendWindow): about 22 MB of memory. */
+/** Messages whose resends the SQLite store recognises (ResendWindow): 10 MB of memory. */
 export const DEFAULT_RESEND_WINDOW = 500_000;
 
 /** Opens a connection with the settings every connection of the store uses. */
@@ -388,7 +402,8 @@ export type FromWriter =
     } & GroupResult)
   /** Something about the writer's checkpoints worth a log line (see StoreNotice). */
   | { type: 'notice'; notice: StoreNotice }
-  | { type: 'warm' }
+  /** The resend window is filled: how many messages it holds, or why it could not be. */
+  | { type: 'warm'; messages: number; error?: WriteError | undefined }
   | { type: 'closed' };
 export interface WriterData {
   path: string;

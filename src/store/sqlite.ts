@@ -207,10 +207,11 @@ export class SqliteStore implements Store {
 
   /**
    * Starts the writer and has it read what the first message write would otherwise read first:
-   * the resend window's messages (about 1.5–3 µs each). `serve` calls it before it listens, so
-   * the first clients after a restart do not wait for it. Call after migrate().
+   * the resend window's messages (2–5 µs each measured). `serve` calls it before it listens, so
+   * the first clients after a restart do not wait for it. Call after migrate(). Resolves how many
+   * messages the window holds.
    */
-  warm(): Promise<void> {
+  warm(): Promise<number> {
     return this.#writes.warm();
   }
 
@@ -244,20 +245,29 @@ export class SqliteStore implements Store {
       // Outside a transaction: SQLite ignores this pragma inside one.
       if (m.rebuildsTables) db.pragma('foreign_keys = OFF');
       try {
-        db.transaction(() => {
-          db.exec(m.sql);
-          if (m.rebuildsTables && (db.pragma('foreign_key_check') as unknown[]).length > 0)
-            throw new Error(`migration ${m.version} (${m.name}) would break foreign keys`);
-          db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-            m.version,
-            m.name,
-            Date.now(),
-          );
-        }).immediate();
+        const ran = db
+          .transaction(() => {
+            // Another process may have applied it since `done` was read (two starting at once).
+            if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
+            const broken = () => (db.pragma('foreign_key_check') as unknown[]).length;
+            const before = m.rebuildsTables ? broken() : 0;
+            db.exec(m.sql);
+            if (m.rebuildsTables && broken() > before)
+              throw new Error(
+                `migration ${m.version} (${m.name}) left rows pointing at rows it did not keep; nothing was changed`,
+              );
+            db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+              m.version,
+              m.name,
+              Date.now(),
+            );
+            return true;
+          })
+          .immediate();
+        if (ran) applied++;
       } finally {
         if (m.rebuildsTables) db.pragma('foreign_keys = ON');
       }
-      applied++;
     }
     return applied;
   }

@@ -10,8 +10,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from '../../src/store/migrations/sqlite.js';
-import type { NewMessage } from '../../src/store/port.js';
+import { messageInsertValues, type NewMessage } from '../../src/store/port.js';
+import { ResendWindow } from '../../src/store/resend-window.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import {
+  type GroupResult,
+  type InsertedMessage,
+  openConnection,
+  SqliteWriteExecutor,
+  type WriteOp,
+} from '../../src/store/sqlite-writes.js';
 
 const msg = (idClient: string, over: Partial<NewMessage> = {}): NewMessage => ({
   appKey: 'app',
@@ -23,6 +31,21 @@ const msg = (idClient: string, over: Partial<NewMessage> = {}): NewMessage => ({
   fields: { '9': `text ${idClient}`, '11': idClient },
   ...over,
 });
+
+/** A database as schema version 11 left it (before the idClient index was dropped). */
+function version11(path: string): Database.Database {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.exec(
+    'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 11)) {
+    db.exec(m.sql);
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 1);
+  }
+  return db;
+}
 
 async function open(path: string, resendWindow?: number): Promise<SqliteStore> {
   const s = new SqliteStore({ path, resendWindow });
@@ -91,6 +114,7 @@ describe('SqliteStore resend window', () => {
       const again = await server.insertMessage(msg('x1', { from: 'carol' }), ['bob']);
       assert.equal(again.inserted, false);
       assert.deepEqual(again.message, first.message);
+      // And the other way round (the other writer's window was filled after s0 was stored).
       const back = await other.insertMessage(msg('s0'), ['bob']);
       assert.equal(back.inserted, false);
     } finally {
@@ -105,17 +129,71 @@ describe('SqliteStore resend window', () => {
     const server = await open(path);
     try {
       const early = await other.insertMessage(msg('early'), ['bob']);
-      await server.warm();
+      await other.insertMessage(msg('early2'), ['bob']);
+      assert.equal(await server.warm(), 2, 'the window holds the two messages already stored');
       // Written after the warm-up read, before the server's first group.
       const late = await other.insertMessage(msg('late'), ['bob']);
       assert.deepEqual((await server.insertMessage(msg('late'), ['bob'])).message, late.message);
       assert.deepEqual((await server.insertMessage(msg('early'), ['bob'])).message, early.message);
-      assert.equal((await server.listOffline('app', 'bob', 10)).length, 2);
+      assert.equal((await server.listOffline('app', 'bob', 10)).length, 3);
     } finally {
       await server.close();
       await other.close();
     }
     await assert.rejects(server.warm(), /closed/);
+  });
+
+  it('two keys whose hashes collide are two messages, and each resend gets its own', async () => {
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const idClient = `c${i}`;
+      const h = ResendWindow.hash('app', 'alice', idClient);
+      const other = seen.get(h);
+      if (other) pair = [other, idClient];
+      else seen.set(h, idClient);
+    }
+    const s = await open(freshPath());
+    try {
+      const a = await s.insertMessage(msg(pair[0]), ['bob']);
+      const b = await s.insertMessage(msg(pair[1]), ['bob']);
+      assert.ok(a.inserted && b.inserted, `${pair.join(' and ')} are both new`);
+      assert.deepEqual((await s.insertMessage(msg(pair[1]), ['bob'])).message, b.message);
+      assert.deepEqual((await s.insertMessage(msg(pair[0]), ['bob'])).message, a.message);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a group rolled back adds nothing: its id, reused by another writer, is found under that writer’s key', async () => {
+    const path = freshPath();
+    await (await open(path)).close(); // migrated
+    const connA = openConnection(path, 'full', Database);
+    const connB = openConnection(path, 'full', Database);
+    const a = new SqliteWriteExecutor(connA, undefined, 100);
+    const b = new SqliteWriteExecutor(connB, undefined, 100);
+    const insert = (idClient: string): WriteOp => ({
+      kind: 'insertMessage',
+      params: messageInsertValues(msg(idClient)),
+      offlineFor: [],
+    });
+    const stored = (r: GroupResult, at = 0) => r.values[at] as InsertedMessage;
+    try {
+      assert.equal(stored(a.runGroup([insert('k0')])).inserted, true);
+      // The whole group fails after its insert: nothing of it may enter A's window.
+      const failed = a.runGroup([insert('k1'), { kind: 'run', sql: 'ROLLBACK', params: [] }]);
+      assert.equal(failed.failures.length, 2);
+      // B's next message gets the id k1 would have had.
+      const k2 = stored(b.runGroup([insert('k2')]));
+      assert.ok(k2.inserted);
+      const again = stored(a.runGroup([insert('k2')]));
+      assert.equal(again.inserted, false, 'k2 is found by A');
+      assert.equal(again.inserted === false && again.row.id, k2.id);
+      assert.equal(stored(a.runGroup([insert('k1')])).inserted, true, 'k1 was never stored');
+    } finally {
+      connA.close();
+      connB.close();
+    }
   });
 
   it('with a window of 0, every message is stored, resends included', async () => {
@@ -131,18 +209,25 @@ describe('SqliteStore resend window', () => {
     }
   });
 
+  it('migrating from version 11 keeps the id sequence when every message was deleted', async () => {
+    const path = freshPath();
+    const db = version11(path);
+    db.prepare(
+      "INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields) VALUES ('app', 0, 'alice', 'bob', 'gone', 1, '{}')",
+    ).run();
+    db.prepare('DELETE FROM messages').run();
+    db.close();
+    const s = await open(path);
+    try {
+      assert.equal((await s.insertMessage(msg('after'), [])).message.id, 2);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('migrating a store from version 11 keeps every message, id, offline entry and the id sequence', async () => {
     const path = freshPath();
-    const db = new Database(path);
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    db.exec(
-      'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
-    );
-    for (const m of SQLITE_MIGRATIONS.filter((m) => m.version <= 11)) {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 1);
-    }
+    const db = version11(path);
     const insert = db.prepare(
       `INSERT INTO messages (app_key, scene, from_accid, to_id, id_client, time, fields)
        VALUES ('app', 0, 'alice', 'bob', ?, 1, '{}')`,

@@ -46,6 +46,37 @@ describe('ResendWindow', () => {
     assert.equal(held, 100);
   });
 
+  it('agrees with a plain model through random adds, collisions and wrap-around probe runs', () => {
+    // A few distinct hashes, several landing at the table's end (capacity 100: 256 slots), so probe
+    // runs collide, wrap past the last slot, and entries are shifted back as old ones leave.
+    const pool = [0, 1, 2, 3, 254, 255, 256 + 255, 512 + 254, 1024 + 1, 77, 78, 2 ** 29 + 255];
+    let seed = 42;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (const capacity of [1, 7, 100]) {
+      const w = new ResendWindow(capacity);
+      const model: { hash: number; id: number }[] = [];
+      for (let id = 1; id <= 3000; id++) {
+        const hash = pool[Math.floor(random() * pool.length)]!;
+        w.add(hash, id);
+        model.push({ hash, id });
+        if (model.length > capacity) model.shift();
+        if (id % 37 === 0 || id > 2990)
+          for (const h of pool)
+            assert.deepEqual(
+              w.candidates(h),
+              model
+                .filter((m) => m.hash === h)
+                .map((m) => m.id)
+                .reverse(),
+              `capacity ${capacity}, after id ${id}, hash ${h}`,
+            );
+      }
+    }
+  });
+
   it('holds nothing with capacity 0, and clear() empties it', () => {
     const off = new ResendWindow(0);
     off.add(1, 1);

@@ -1,7 +1,8 @@
 /**
  * SQLite schema, one entry per version; applied in order by SqliteStore.migrate(). Never edit a
  * shipped entry. `rebuildsTables`: the entry recreates a table that others reference, so it runs
- * with foreign keys off and checks them before it commits (SQLite's documented table rebuild).
+ * with foreign keys off and checks before it commits that it broke no reference (SQLite's
+ * documented table rebuild).
  */
 export const SQLITE_MIGRATIONS: readonly {
   version: number;
@@ -126,8 +127,9 @@ export const SQLITE_MIGRATIONS: readonly {
       ) STRICT;
       INSERT INTO messages_rebuilt (id, app_key, scene, from_accid, to_id, id_client, time, fields)
         SELECT id, app_key, scene, from_accid, to_id, id_client, time, fields FROM messages ORDER BY id;
-      UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'messages')
-        WHERE name = 'messages_rebuilt' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'messages');
+      DELETE FROM sqlite_sequence WHERE name = 'messages_rebuilt';
+      INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_rebuilt', seq FROM sqlite_sequence
+        WHERE name = 'messages';
       DROP TABLE messages;
       ALTER TABLE messages_rebuilt RENAME TO messages;
     `,
