@@ -47,8 +47,8 @@ export class MessagingService {
   /**
    * 7_1 and msg/sendMsg.action. Throws a DomainError for invalid input (414), a muted sender (423)
    * or an unknown recipient (404). A resend of a stored idClient returns the stored message and is
-   * not delivered twice (on SQLite: while the first copy is in the store's resend window). `ordered` is called once the sender's next send may start without being
-   * stored before this one.
+   * not delivered twice (on SQLite: while the first copy is in the store's resend window).
+   * `ordered` is called once the sender's next send may start without being stored before this one.
    */
   async sendP2P(
     origin: SendOrigin,

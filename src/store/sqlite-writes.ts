@@ -267,8 +267,9 @@ export class SqliteWriteExecutor {
   /**
    * Fills the window with the table's newest `capacity` messages: at the first message insert, or
    * earlier through warm-up (the writer thread's start), since it reads every row of the window
-   * (2–5 µs a message measured). Returns how many messages the window holds. Outside a group, the first group then catches up with what others
-   * wrote meanwhile (its generation cannot match: no group of ours has committed yet).
+   * (2–5 µs a message measured). Returns how many messages the window holds. Outside a group,
+   * the first group then catches up with what others wrote meanwhile (its generation cannot
+   * match: no group of ours has committed yet).
    */
   fill(): number {
     if (!this.#windowFilled) {
