@@ -42,6 +42,8 @@ describe('nimbase CLI', () => {
       ['serve', '--log-level', 'loud', '--data-dir', join(dir, 'x')],
       ['serve', '--checksum-mismatch-code', '500', '--data-dir', join(dir, 'x')],
       ['serve', '--gateway-packet-rate', '0', '--data-dir', join(dir, 'x')],
+      ['serve', '--resend-window', '-1', '--data-dir', join(dir, 'x')],
+      ['serve', '--resend-window', '20000001', '--data-dir', join(dir, 'x')],
       ['serve', '--database-url', 'mysql://h/db', '--data-dir', join(dir, 'x')],
       ['app', 'create', '--data-dir', join(dir, 'x')],
       ['app', 'create', '--name', 'n', '--app-key', 'k', '--data-dir', join(dir, 'x')],
