@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * The (app, sender, idClient) keys of the most recent messages, so that a client's resend is found
  * without an index over every message ever stored.
@@ -14,6 +16,13 @@
  * 20–28 bytes per message: a ring of (hash, id) in arrival order (12 bytes), and an open-addressing
  * table (linear probing, at most half full, backward-shift deletion) of ring slots by hash.
  */
+/**
+ * A random start for the hash, per process (per thread): the hashes exist only in memory, rebuilt
+ * from the table at every start, and without the seed nobody can pick idClients offline that crowd
+ * one slot of the table (long probe runs would slow every insert).
+ */
+const SEED = randomBytes(4).readUInt32LE(0);
+
 export class ResendWindow {
   readonly capacity: number;
   /** Ring of the window's messages in arrival order: their hashes and ids. */
@@ -39,9 +48,12 @@ export class ResendWindow {
     this.#mask = slots - 1;
   }
 
-  /** FNV-1a over app, sender and idClient (NUL-separated), mixed (murmur3's finaliser) and cut to 30 bits. */
+  /**
+   * FNV-1a over app, sender and idClient (NUL-separated), from a per-process random start, mixed
+   * (murmur3's finaliser) and cut to 30 bits. Stable within a process only: never stored.
+   */
   static hash(appKey: string, from: string, idClient: string): number {
-    let h = 0x811c9dc5;
+    let h = 0x811c9dc5 ^ SEED;
     for (let i = 0; i < appKey.length; i++) h = Math.imul(h ^ appKey.charCodeAt(i), 0x01000193);
     h = Math.imul(h, 0x01000193);
     for (let i = 0; i < from.length; i++) h = Math.imul(h ^ from.charCodeAt(i), 0x01000193);

@@ -237,8 +237,8 @@ export class ThreadWriter extends WritePath {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
-      this.#warming.push({ resolve, reject });
       this.#worker ??= this.#start();
+      this.#warming.push({ resolve, reject });
       this.#worker.ref(); // until it answers
       this.#worker.postMessage({ type: 'warm' } satisfies ToWriter);
     });
@@ -296,7 +296,7 @@ export class ThreadWriter extends WritePath {
     worker.on('error', (err) => this.#fail(err));
     this.#exited = new Promise((resolve) =>
       worker.once('exit', (code) => {
-        if (!this.closed || this.#inflight.size > 0)
+        if (!this.closed || this.#inflight.size > 0 || this.#warming.length > 0)
           this.#fail(new Error(`the SQLite writer thread exited (code ${code})`));
         resolve();
       }),

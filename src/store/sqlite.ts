@@ -249,10 +249,12 @@ export class SqliteStore implements Store {
           .transaction(() => {
             // Another process may have applied it since `done` was read (two starting at once).
             if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return false;
-            const broken = () => (db.pragma('foreign_key_check') as unknown[]).length;
-            const before = m.rebuildsTables ? broken() : 0;
+            // References already broken before (foreign keys were off at some point) are not ours.
+            const broken = () =>
+              new Set((db.pragma('foreign_key_check') as unknown[]).map((r) => JSON.stringify(r)));
+            const before = m.rebuildsTables ? broken() : new Set<string>();
             db.exec(m.sql);
-            if (m.rebuildsTables && broken() > before)
+            if (m.rebuildsTables && [...broken()].some((r) => !before.has(r)))
               throw new Error(
                 `migration ${m.version} (${m.name}) left rows pointing at rows it did not keep; nothing was changed`,
               );
