@@ -207,7 +207,11 @@ export function buildProgram(): Command {
         onBusError: (err) => logger.error({ err }, 'bus handler failed'),
         onStoreNotice: ({ level, event, message, error, repeated }) =>
           logger[level]({ store: event, error, repeated }, message),
-        warmStore: true,
+        onStoreWarm: (messages, ms) =>
+          logger.info(
+            { resendWindow: { messages, ms: Math.round(ms) } },
+            'store ready: resend window filled from the newest messages',
+          ),
       });
       if (database.kind === 'postgres' && !config.secretKey)
         logger.warn(

@@ -46,8 +46,11 @@ export interface RuntimeOptions {
   onEventError?: (err: unknown) => void;
   /** Hears the store's notices (a lost or failing WAL checkpointer thread, say). */
   onStoreNotice?: (notice: StoreNotice) => void;
-  /** Have the store ready for the first message before returning (`serve`; SqliteStore.warm). */
-  warmStore?: boolean;
+  /**
+   * Have the store ready for the first message before returning (`serve`; SqliteStore.warm), and
+   * hear how many messages its resend window holds and how long filling it took (ms).
+   */
+  onStoreWarm?: (messages: number, ms: number) => void;
 }
 
 /** The account service's switches, when the config carries them (serve does; data commands don't). */
@@ -72,7 +75,7 @@ export async function openRuntime(
       durability: config.durability,
       onNotice: options.onStoreNotice,
       resendWindow: config.resendWindow,
-      warm: options.warmStore,
+      warm: options.onStoreWarm,
     });
   } catch (err) {
     if (err instanceof StoreUrlError) throw new ConfigError(err.message);

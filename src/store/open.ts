@@ -13,8 +13,11 @@ export interface OpenStoreOptions {
   onNotice?: ((notice: StoreNotice) => void) | undefined;
   /** SQLite: how many recent messages a resend is recognised among (SqliteOptions.resendWindow). */
   resendWindow?: number | undefined;
-  /** SQLite: start the writer and fill its resend window before returning (SqliteStore.warm). */
-  warm?: boolean | undefined;
+  /**
+   * SQLite: start the writer and fill its resend window before returning (SqliteStore.warm); told
+   * how many messages the window holds and how long that took (ms).
+   */
+  warm?: ((messages: number, ms: number) => void) | undefined;
 }
 
 export class StoreUrlError extends Error {}
@@ -74,7 +77,11 @@ export async function openStore(o: OpenStoreOptions & { migrate?: boolean }): Pr
   });
   try {
     if (o.migrate !== false) await store.migrate();
-    if (o.warm) await store.warm();
+    if (o.warm) {
+      const started = performance.now();
+      const messages = await store.warm();
+      o.warm(messages, performance.now() - started);
+    }
   } catch (err) {
     await store.close().catch(() => {});
     throw err;
