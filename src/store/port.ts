@@ -164,6 +164,17 @@ export interface MessageRecord {
 export type NewMessage = Omit<MessageRecord, 'id'>;
 
 /**
+ * `s` as a store keeps it: both drivers send the UTF-8 of a JavaScript string, where a lone
+ * surrogate (which the JSON framing can carry) becomes U+FFFD. Keys compared in memory against
+ * stored ones need this first; so do strings put in JSON text for PostgreSQL, which refuses a
+ * `\ud800` escape.
+ */
+export function wellFormed(s: string): string {
+  const w = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
+
+/**
  * A new message's columns in the order both stores insert them: app_key, scene, from_accid, to_id,
  * id_client, time, fields (JSON text).
  */

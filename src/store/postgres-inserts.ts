@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import { SecretVault, tokenOwner } from '../security/vault.js';
-import type { AccountRecord, NewAccountRecord } from './port.js';
+import { type AccountRecord, type NewAccountRecord, wellFormed } from './port.js';
 
 export type AccountField = keyof Omit<AccountRecord, 'appKey' | 'accid'>;
 
@@ -175,16 +175,6 @@ export class AccountInserter {
     const inserted = new Set(res.rows.map((r) => `${r.app_key}\u0000${r.accid}`));
     return g.tokens.map((_, i) => inserted.has(`${g.keys[2 * i]}\u0000${g.keys[2 * i + 1]}`));
   }
-}
-
-/**
- * `s` as it reaches PostgreSQL through a text parameter (pg sends the UTF-8 of the JavaScript
- * string, where a lone surrogate becomes U+FFFD). Strings put in JSON text need this first: JSON
- * keeps a lone surrogate as a `\ud800` escape, which PostgreSQL refuses.
- */
-export function wellFormed(s: string): string {
-  const w = s as unknown as { isWellFormed(): boolean; toWellFormed(): string };
-  return w.isWellFormed() ? s : w.toWellFormed();
 }
 
 export function toSql(value: unknown): unknown {

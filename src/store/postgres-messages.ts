@@ -14,9 +14,14 @@
  * breaks it and the group runs once more.)
  */
 import type pg from 'pg';
-import { type MessageRecord, type MessageStore, messageInsertValues, type NewMessage } from './port.js';
+import {
+  type MessageRecord,
+  type MessageStore,
+  messageInsertValues,
+  type NewMessage,
+  wellFormed,
+} from './port.js';
 import { runGroup, TurnBatcher } from './postgres-batches.js';
-import { wellFormed } from './postgres-inserts.js';
 
 /** Messages (acks) of one statement at most; more wait for the next. */
 const MAX_GROUP = 1000;

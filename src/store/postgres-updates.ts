@@ -10,7 +10,8 @@
  * concurrent, and that order is one they could have run in.
  */
 import type { AccountPatch, AccountRecord } from './port.js';
-import { ACCOUNT_COLUMNS, type AccountField, wellFormed } from './postgres-inserts.js';
+import { wellFormed } from './port.js';
+import { ACCOUNT_COLUMNS, type AccountField } from './postgres-inserts.js';
 
 /** The fields an update may set, in the order of a JSON row after [app key, accid, mask]. */
 const UPDATE_FIELDS = (Object.keys(ACCOUNT_COLUMNS) as AccountField[]).filter((f) => f !== 'createdAt');

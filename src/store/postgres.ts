@@ -24,16 +24,17 @@ import type { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { AccountCache } from './account-cache.js';
 import { POSTGRES_MIGRATIONS } from './migrations/postgres.js';
-import type {
-  AccountPatch,
-  AccountRecord,
-  AppRecord,
-  IdempotencyRecord,
-  MessageRecord,
-  NewAccountRecord,
-  NewMessage,
-  RelationRecord,
-  Store,
+import {
+  type AccountPatch,
+  type AccountRecord,
+  type AppRecord,
+  type IdempotencyRecord,
+  type MessageRecord,
+  type NewAccountRecord,
+  type NewMessage,
+  type RelationRecord,
+  type Store,
+  wellFormed,
 } from './port.js';
 import { runGroup, TurnBatcher } from './postgres-batches.js';
 import {
@@ -44,7 +45,6 @@ import {
   errorFromInsert,
   type InsertResult,
   toSql,
-  wellFormed,
 } from './postgres-inserts.js';
 import { PostgresMessages } from './postgres-messages.js';
 import { encodeUpdates, keyOf, type PendingUpdate, UPDATE_ACCOUNTS } from './postgres-updates.js';

@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import { SecretVault, tokenOwner } from '../security/vault.js';
-import type { MessageInsertValues } from './port.js';
+import { type MessageInsertValues, wellFormed } from './port.js';
 import { ResendWindow } from './resend-window.js';
 import type { CheckpointSettings, StoreNotice } from './sqlite-checkpoints.js';
 
@@ -230,6 +230,10 @@ export class SqliteWriteExecutor {
       }
       case 'insertMessage': {
         const p = op.params;
+        // The key as SQLite will store it, so the row read back compares equal.
+        p[0] = wellFormed(p[0]);
+        p[2] = wellFormed(p[2]);
+        p[4] = wellFormed(p[4]);
         const hash = ResendWindow.hash(p[0], p[2], p[4]);
         if (!this.#windowFilled) this.fill(); // in this group's transaction: nobody else writes now
         const row = this.#window.capacity === 0 ? undefined : this.#storedEarlier(hash, p);

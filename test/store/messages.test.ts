@@ -118,6 +118,15 @@ for (const adapter of ADAPTERS) {
       assert.ok((await s.insertMessage(msg('dup', { appKey: 'other' }), ['bob'])).inserted);
     });
 
+    it('a resend is found even when its key holds a lone surrogate (the JSON framing can carry one)', async () => {
+      const s = await open();
+      const m = msg('\ud800lone', { from: 'x\udfffy' });
+      const first = await s.insertMessage(m, ['bob']);
+      const again = await s.insertMessage(m, ['bob']);
+      assert.equal(again.inserted, false);
+      assert.equal(again.message.id, first.message.id);
+    });
+
     it('lists offline messages oldest first, per app and account, up to the limit', async () => {
       const s = await open();
       const ids: number[] = [];

@@ -199,6 +199,18 @@ describe('SqliteStore resend window', () => {
     }
   });
 
+  it('an idClient with a lone surrogate (the JSON framing can carry one) is found again', async () => {
+    const s = await open(freshPath());
+    try {
+      const first = await s.insertMessage(msg('\ud800lone', { from: 'x\udfffy' }), ['bob']);
+      const again = await s.insertMessage(msg('\ud800lone', { from: 'x\udfffy' }), ['bob']);
+      assert.equal(again.inserted, false);
+      assert.equal(again.message.id, first.message.id);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('with a window of 0, every message is stored, resends included', async () => {
     const s = await open(freshPath(), 0);
     try {
