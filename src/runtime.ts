@@ -53,8 +53,8 @@ export interface RuntimeOptions {
   onStoreWarm?: (messages: number, ms: number) => void;
 }
 
-/** The account service's switches, when the config carries them (serve does; data commands don't). */
-type AccountSwitches = Partial<Pick<ServeConfig, 'lowercaseLookup' | 'createReplay' | 'resendWindow'>>;
+/** Switches of `serve` that the runtime passes on, when the config carries them (data commands do not). */
+type ServeSwitches = Partial<Pick<ServeConfig, 'lowercaseLookup' | 'createReplay' | 'resendWindow'>>;
 
 /** Publishes account events on the bus, for the client gateway of every node. */
 export function busEventSink(bus: Bus, onError: (err: unknown) => void = () => {}): AccountEventSink {
@@ -64,7 +64,7 @@ export function busEventSink(bus: Bus, onError: (err: unknown) => void = () => {
 }
 
 export async function openRuntime(
-  config: DataConfig & AccountSwitches,
+  config: DataConfig & ServeSwitches,
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
   let store: Store;
