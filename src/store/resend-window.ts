@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 
 /**
+ * A random start for the hash, per process (per thread): the hashes exist only in memory, rebuilt
+ * from the table at every start, and without the seed nobody can pick idClients offline that crowd
+ * one slot of the table (long probe runs would slow every insert).
+ */
+const SEED = randomBytes(4).readUInt32LE(0);
+
+/**
  * The (app, sender, idClient) keys of the most recent messages, so that a client's resend is found
  * without an index over every message ever stored.
  *
@@ -16,13 +23,6 @@ import { randomBytes } from 'node:crypto';
  * 20–28 bytes per message: a ring of (hash, id) in arrival order (12 bytes), and an open-addressing
  * table (linear probing, at most half full, backward-shift deletion) of ring slots by hash.
  */
-/**
- * A random start for the hash, per process (per thread): the hashes exist only in memory, rebuilt
- * from the table at every start, and without the seed nobody can pick idClients offline that crowd
- * one slot of the table (long probe runs would slow every insert).
- */
-const SEED = randomBytes(4).readUInt32LE(0);
-
 export class ResendWindow {
   readonly capacity: number;
   /** Ring of the window's messages in arrival order: their hashes and ids. */
