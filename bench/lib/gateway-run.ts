@@ -110,20 +110,25 @@ interface Cpu {
   cpuCores: number | undefined;
   /** The event loop's thread (its tid is the pid); the rest is the SQLite writer, GC helpers, libuv. */
   mainCores: number | undefined;
+  /** This process, the load generator (one thread): near 1 means the load, not the server, bound the run. */
+  loaderCores: number;
 }
 
 async function withCpu<T>(child: Child, f: () => Promise<T & { seconds: number }>): Promise<T & Cpu> {
   const c0 = cpuSeconds(child.pid);
   const m0 = cpuSeconds(child.pid, child.pid);
+  const l0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await f();
   const wall = (performance.now() - t0) / 1000;
+  const l1 = process.cpuUsage(l0);
   const c1 = cpuSeconds(child.pid);
   const m1 = cpuSeconds(child.pid, child.pid);
   return {
     ...r,
     cpuCores: c0 !== undefined && c1 !== undefined ? (c1 - c0) / wall : undefined,
     mainCores: m0 !== undefined && m1 !== undefined ? (m1 - m0) / wall : undefined,
+    loaderCores: (l1.user + l1.system) / 1e6 / wall,
   };
 }
 
@@ -132,7 +137,7 @@ function cpuNote(f: FlowResult & Cpu): string {
   if (f.cpuCores === undefined || f.perSecond === 0) return '';
   const us = (cores: number | undefined) =>
     cores === undefined ? '–' : ((cores * 1e6) / f.perSecond).toFixed(1);
-  return `, server CPU ${us(f.cpuCores)} µs/msg (event loop ${us(f.mainCores)})`;
+  return `, server CPU ${us(f.cpuCores)} µs/msg (event loop ${us(f.mainCores)}), load generator ${f.loaderCores.toFixed(2)} cores`;
 }
 
 /**
@@ -362,7 +367,7 @@ export function gatewayMarkdown(
   const perMsg = (cores: number | undefined, f: FlowResult) =>
     cores === undefined || f.perSecond === 0 ? '–' : ((cores * 1e6) / f.perSecond).toFixed(1);
   const row = (name: string, f: FlowResult & Cpu, ratio?: number) =>
-    `| ${name} | ${f.pairs} × ${f.window || 'open loop'} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${perMsg(f.cpuCores, f)} / ${perMsg(f.mainCores, f)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
+    `| ${name} | ${f.pairs} × ${f.window || 'open loop'} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${perMsg(f.cpuCores, f)} / ${perMsg(f.mainCores, f)} | ${f2(f.loaderCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
   const lines = [
     '',
     `## Client gateway, ${new Date().toISOString()}`,
@@ -371,8 +376,8 @@ export function gatewayMarkdown(
     '',
     `Server started with \`--gateway-packet-rate ${g.packetRate}\` (production default 50): senders are paced at 90 % of it, so the cap column shows what the rate limit let them offer; a cap far above the delivered rate means the limit did not bound the run.`,
     '',
-    '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | CPU µs/msg: server / event loop | sent / delivered | rate-limit cap msg/s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | CPU µs/msg: server / event loop | load generator (cores) | sent / delivered | rate-limit cap msg/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('bare ws relay', g.relay, 1),
     ...(g.durableRelay
       ? [

@@ -5,18 +5,30 @@
  * the next, so a busy server sends fewer, larger statements instead of one per turn: each costs a
  * round trip (a socket write that wakes the backend, a read) and, for writes, a transaction with its
  * WAL flush.
+ *
+ * A group's run may hand back its answers as a function instead of giving them itself (`Settle`):
+ * the batcher then frees the slot and sends the next group first, and answers this one's callers
+ * only after that statement is on its way (process.nextTick, behind the pool's own). PostgreSQL
+ * works on the next group while the event loop handles this one's replies; with one statement at a
+ * time (the messages) the two no longer take turns (measured: the connection sat idle 2.2 ms of
+ * every 8 ms while the replies of 135 messages went out).
  */
+export type Settle = () => void;
+
 export class TurnBatcher<T> {
   #pending: T[] = [];
   #scheduled = false;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Groups whose statement is done and whose callers are about to be answered (Settle). */
+  readonly #answering = new Set<Promise<void>>();
 
   /**
-   * `run` executes one group and settles every item of it itself: it must not reject.
-   * `sizeOf` weighs an item (default 1); a group is cut once it reaches `maxSize`.
+   * `run` executes one group and settles every item of it, itself or through the Settle it
+   * resolves (anything else it resolves is ignored): it must not reject. `sizeOf` weighs an item (default 1); a group is cut once it
+   * reaches `maxSize`.
    */
   constructor(
-    private readonly run: (group: T[]) => Promise<void>,
+    private readonly run: (group: T[]) => Promise<unknown>,
     private readonly maxInFlight: number,
     private readonly maxSize: number,
     private readonly sizeOf: (item: T) => number = () => 1,
@@ -46,10 +58,28 @@ export class TurnBatcher<T> {
       size += this.sizeOf(this.#pending[cut++]!);
     const group = cut === this.#pending.length ? this.#pending : this.#pending.slice(0, cut);
     this.#pending = cut === this.#pending.length ? [] : this.#pending.slice(cut);
-    const p = this.run(group).finally(() => {
+    const p: Promise<void> = this.run(group).then((result) => {
       this.#inFlight.delete(p);
-      // What waited goes at the end of this turn, with whatever this turn adds.
-      if (this.#pending.length > 0) this.#schedule();
+      const settle = typeof result === 'function' ? (result as Settle) : undefined;
+      if (settle) {
+        // The statement is done and its connection back in the pool: what waited goes now, and
+        // this group's callers hear after it was sent.
+        this.#start();
+        const answered = new Promise<void>((resolve) =>
+          process.nextTick(() => {
+            this.#answering.delete(answered);
+            try {
+              settle();
+            } finally {
+              resolve();
+            }
+          }),
+        );
+        this.#answering.add(answered);
+      } else if (this.#pending.length > 0) {
+        // What waited goes at the end of this turn, with whatever this turn adds.
+        this.#schedule();
+      }
     });
     this.#inFlight.add(p);
     if (this.#pending.length > 0) this.#schedule();
@@ -57,9 +87,9 @@ export class TurnBatcher<T> {
 
   /** Sends everything queued (respecting the limit) and waits until no statement is running. */
   async drain(): Promise<void> {
-    while (this.#pending.length > 0 || this.#inFlight.size > 0) {
+    while (this.#pending.length > 0 || this.#inFlight.size > 0 || this.#answering.size > 0) {
       this.#start();
-      await Promise.race(this.#inFlight);
+      await Promise.race([...this.#inFlight, ...this.#answering]);
     }
   }
 }
@@ -83,29 +113,32 @@ export function onGroupError(err: unknown): 'split' | 'again' | 'fail' {
 }
 
 /**
- * Runs one group's statement with `once`, which settles every item itself when the statement
- * succeeds and throws (settling none) when it fails; then follows onGroupError: the same group once
- * more, each item alone in order (only the refused one fails), or every item failed at once.
+ * Runs one group's statement with `once`, which settles every item when the statement succeeds
+ * (itself, or through the Settle it resolves, which is passed on to the batcher) and throws
+ * (settling none) when it fails; then follows onGroupError: the same group once more, each item
+ * alone in order (only the refused one fails), or every item failed at once.
  */
 export async function runGroup<T extends { reject(err: unknown): void }>(
   group: T[],
-  once: (group: T[]) => Promise<void>,
-): Promise<void> {
+  once: (group: T[]) => Promise<unknown>,
+): Promise<Settle | undefined> {
   let error: unknown;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await once(group);
-      return;
+      const settle = await once(group);
+      return typeof settle === 'function' ? (settle as Settle) : undefined;
     } catch (err) {
       error = err;
       const next = onGroupError(err);
       if (next === 'again' && attempt === 0) continue;
       if (next === 'split' && group.length > 1) {
-        for (const item of group) await runGroup([item], once);
-        return;
+        // One by one, each answered before the next runs: the rare path, kept simple.
+        for (const item of group) (await runGroup([item], once))?.();
+        return undefined;
       }
       break;
     }
   }
   for (const item of group) item.reject(error);
+  return undefined;
 }

@@ -21,7 +21,7 @@ import {
   type NewMessage,
   wellFormed,
 } from './port.js';
-import { runGroup, TurnBatcher } from './postgres-batches.js';
+import { runGroup, type Settle, TurnBatcher } from './postgres-batches.js';
 
 /** Messages (acks) of one statement at most; more wait for the next. */
 const MAX_GROUP = 1000;
@@ -127,7 +127,8 @@ export class PostgresMessages implements MessageStore {
     return new Promise((resolve, reject) => this.#inserts.add({ message, offlineFor, resolve, reject }));
   }
 
-  async #insert(group: PendingMessage[]): Promise<void> {
+  /** The statement; its answers come back as a Settle (see TurnBatcher). */
+  async #insert(group: PendingMessage[]): Promise<Settle> {
     // Each (app, sender, idClient) once per statement: a later one in the group is a resend of the
     // first, answered with the stored message afterwards (its recipients must not be added to it).
     const keys = group.map(({ message: m }) =>
@@ -145,16 +146,18 @@ export class PostgresMessages implements MessageStore {
       rows.push(v);
     });
     const result = await this.#query('insertMessages', [JSON.stringify(rows)]);
-    const inserted = new Map<string, number>();
-    for (const r of result.rows)
-      inserted.set(key3(r.app_key as string, r.from_accid as string, r.id_client as string), Number(r.id));
-    group.forEach((p, i) => {
-      const id = inserted.get(keys[i]!);
-      if (id !== undefined) {
-        inserted.delete(keys[i]!);
-        p.resolve({ message: { ...p.message, id }, inserted: true });
-      } else this.#lookUp(p);
-    });
+    return () => {
+      const inserted = new Map<string, number>();
+      for (const r of result.rows)
+        inserted.set(key3(r.app_key as string, r.from_accid as string, r.id_client as string), Number(r.id));
+      group.forEach((p, i) => {
+        const id = inserted.get(keys[i]!);
+        if (id !== undefined) {
+          inserted.delete(keys[i]!);
+          p.resolve({ message: { ...p.message, id }, inserted: true });
+        } else this.#lookUp(p);
+      });
+    };
   }
 
   /** A resend's answer: the stored message, read after the statement (tracked for drain()). */
@@ -181,7 +184,7 @@ export class PostgresMessages implements MessageStore {
     return new Promise((resolve, reject) => this.#acks.add({ appKey, accid, ids, resolve, reject }));
   }
 
-  async #ack(group: PendingAck[]): Promise<void> {
+  async #ack(group: PendingAck[]): Promise<Settle> {
     const appKeys: string[] = [];
     const accids: string[] = [];
     const ids: string[] = [];
@@ -199,15 +202,17 @@ export class PostgresMessages implements MessageStore {
       JSON.stringify(accids),
       JSON.stringify(ids),
     ]);
-    const removed = new Set(
-      result.rows.map((r) => key3(r.app_key as string, r.accid as string, r.message_id as string)),
-    );
-    for (const a of group) {
-      // Each removed entry counts once, for the first ack that named it.
-      let n = 0;
-      for (const id of a.ids) if (removed.delete(key3(wellFormed(a.appKey), wellFormed(a.accid), id))) n++;
-      a.resolve(n);
-    }
+    return () => {
+      const removed = new Set(
+        result.rows.map((r) => key3(r.app_key as string, r.accid as string, r.message_id as string)),
+      );
+      for (const a of group) {
+        // Each removed entry counts once, for the first ack that named it.
+        let n = 0;
+        for (const id of a.ids) if (removed.delete(key3(wellFormed(a.appKey), wellFormed(a.accid), id))) n++;
+        a.resolve(n);
+      }
+    };
   }
 
   /** Sends what is queued and waits until no statement is running (closing). */
