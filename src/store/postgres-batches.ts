@@ -8,14 +8,22 @@
  *
  * A group's run may hand back its answers as a function instead of giving them itself (`Settle`):
  * the batcher then frees the slot and sends the next group first, and answers this one's callers
- * only after that statement is on its way (process.nextTick, behind the pool's own). PostgreSQL
- * works on the next group while the event loop handles this one's replies; with one statement at a
- * time (the messages) the two no longer take turns (measured: the connection sat idle 2.2 ms of
- * every 8 ms while the replies of 135 messages went out).
+ * only after that statement is on its way: on process.nextTick, behind the tick in which pg-pool
+ * hands an idle client the next query (which writes it at once). PostgreSQL works on the next group
+ * while the event loop handles this one's replies; with one statement at a time (the messages) the
+ * two no longer take turns (measured: the connection sat idle 2.2 ms of every 8 ms while the
+ * replies of 135 messages went out). For that, a run must call `pool.query` without an `await`
+ * before it; when the pool has no idle client (all busy, or opening one) the answers may go first,
+ * which costs only that gain.
  */
 export type Settle = () => void;
 
-export class TurnBatcher<T> {
+/** What the batcher can do with any item: fail it (a no-op for one already answered). */
+interface Failable {
+  reject(err: unknown): void;
+}
+
+export class TurnBatcher<T extends Failable> {
   #pending: T[] = [];
   #scheduled = false;
   readonly #inFlight = new Set<Promise<void>>();
@@ -24,8 +32,9 @@ export class TurnBatcher<T> {
 
   /**
    * `run` executes one group and settles every item of it, itself or through the Settle it
-   * resolves (anything else it resolves is ignored): it must not reject. `sizeOf` weighs an item (default 1); a group is cut once it
-   * reaches `maxSize`.
+   * resolves (anything else it resolves is ignored). Should it reject, or its Settle throw, every
+   * item of the group not answered yet fails with that error. `sizeOf` weighs an item (default 1);
+   * a group is cut once it reaches `maxSize`.
    */
   constructor(
     private readonly run: (group: T[]) => Promise<unknown>,
@@ -58,31 +67,41 @@ export class TurnBatcher<T> {
       size += this.sizeOf(this.#pending[cut++]!);
     const group = cut === this.#pending.length ? this.#pending : this.#pending.slice(0, cut);
     this.#pending = cut === this.#pending.length ? [] : this.#pending.slice(cut);
-    const p: Promise<void> = this.run(group).then((result) => {
-      this.#inFlight.delete(p);
-      const settle = typeof result === 'function' ? (result as Settle) : undefined;
-      if (settle) {
+    const p: Promise<void> = this.run(group).then(
+      (result) => {
+        this.#inFlight.delete(p);
+        if (typeof result !== 'function') {
+          // What waited goes at the end of this turn, with whatever this turn adds.
+          if (this.#pending.length > 0) this.#schedule();
+          return;
+        }
         // The statement is done and its connection back in the pool: what waited goes now, and
         // this group's callers hear after it was sent.
-        this.#start();
-        const answered = new Promise<void>((resolve) =>
-          process.nextTick(() => {
-            this.#answering.delete(answered);
-            try {
-              settle();
-            } finally {
-              resolve();
-            }
-          }),
-        );
-        this.#answering.add(answered);
-      } else if (this.#pending.length > 0) {
-        // What waited goes at the end of this turn, with whatever this turn adds.
-        this.#schedule();
-      }
-    });
+        try {
+          this.#start();
+        } finally {
+          this.#answerLater(group, result as Settle);
+        }
+      },
+      (err: unknown) => {
+        this.#inFlight.delete(p);
+        failAll(group, err);
+        if (this.#pending.length > 0) this.#schedule();
+      },
+    );
     this.#inFlight.add(p);
     if (this.#pending.length > 0) this.#schedule();
+  }
+
+  #answerLater(group: T[], settle: Settle): void {
+    const answered = new Promise<void>((resolve) =>
+      process.nextTick(() => {
+        this.#answering.delete(answered);
+        settleOrFail(group, settle);
+        resolve();
+      }),
+    );
+    this.#answering.add(answered);
   }
 
   /** Sends everything queued (respecting the limit) and waits until no statement is running. */
@@ -91,6 +110,19 @@ export class TurnBatcher<T> {
       this.#start();
       await Promise.race([...this.#inFlight, ...this.#answering]);
     }
+  }
+}
+
+function failAll(group: readonly Failable[], err: unknown): void {
+  for (const item of group) item.reject(err);
+}
+
+/** Runs `settle`; if it throws, the items it did not answer fail with that error. */
+function settleOrFail(group: readonly Failable[], settle: Settle): void {
+  try {
+    settle();
+  } catch (err) {
+    failAll(group, err);
   }
 }
 
@@ -133,7 +165,10 @@ export async function runGroup<T extends { reject(err: unknown): void }>(
       if (next === 'again' && attempt === 0) continue;
       if (next === 'split' && group.length > 1) {
         // One by one, each answered before the next runs: the rare path, kept simple.
-        for (const item of group) (await runGroup([item], once))?.();
+        for (const item of group) {
+          const settle = await runGroup([item], once);
+          if (settle) settleOrFail([item], settle);
+        }
         return undefined;
       }
       break;

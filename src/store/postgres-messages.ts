@@ -127,7 +127,7 @@ export class PostgresMessages implements MessageStore {
     return new Promise((resolve, reject) => this.#inserts.add({ message, offlineFor, resolve, reject }));
   }
 
-  /** The statement; its answers come back as a Settle (see TurnBatcher). */
+  /** The statement (sent before any `await`), its answers given back as a Settle (see TurnBatcher). */
   async #insert(group: PendingMessage[]): Promise<Settle> {
     // Each (app, sender, idClient) once per statement: a later one in the group is a resend of the
     // first, answered with the stored message afterwards (its recipients must not be added to it).
