@@ -46,6 +46,7 @@ npm run bench -- [--duration 10] [--warmup 3] [--connections 64] [--threads 1] [
                  [--database-url postgres://…] [--baseline-duration 10]
                  [--gateway-pairs 100] [--gateway-window 4] [--sessions 1000]
                  [--gateway-packet-rate 1000000] [--gateway-rate 5000] [--gateway-reference]
+                 [--node-arg=<flag>]...
 
 Scenarios: ${SCENARIOS.filter((s) => !s.reference)
   .map((s) => s.name)
@@ -83,6 +84,8 @@ const opt = parseBenchArgs(
     'gateway-reference': { type: 'boolean', default: false },
     // Another build's dist/cli.js to measure instead of this one (before/after comparisons).
     server: { type: 'string' },
+    // Node/V8 flags for nimbase's own processes (e.g. --node-arg=--trace-gc), repeatable.
+    'node-arg': { type: 'string', multiple: true },
   },
   USAGE,
   'npm run bench',
@@ -105,6 +108,10 @@ const connections = int('connections', opt.connections!, 1, 1024);
 const threads = int('threads', opt.threads!, 1, 16);
 if (opt.durability !== 'full' && opt.durability !== 'normal') fail('--durability must be full or normal');
 const durability = opt.durability;
+const extraNodeArgs = opt['node-arg'] ?? [];
+for (const a of extraNodeArgs)
+  if (!/^--?[A-Za-z]/.test(a))
+    fail(`--node-arg takes a Node or V8 flag such as --node-arg=--trace-gc, not "${a}"`);
 const loader: LoaderName = (opt.loader as LoaderName | undefined) ?? (wrkAvailable() ? 'wrk' : 'autocannon');
 if (loader !== 'wrk' && loader !== 'autocannon') fail('--loader must be wrk or autocannon');
 // On a shared machine, `--nice=-10` (root) lets the servers and the load generator (children inherit
@@ -171,6 +178,8 @@ if (!opt['no-build']) {
 const workDir = mkdtempSync(join(tmpdir(), 'nimbase-bench-'));
 const cli = opt.server ?? join(ROOT, 'dist/cli.js');
 const profDir = join(ROOT, 'bench/results/cpu-prof');
+/** Node flags for nimbase's own processes: the profiler's, then the user's `--node-arg`s. */
+const nodeArgs = [...(opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...extraNodeArgs];
 
 interface Measured extends LoadResult {
   cpuCores: number | undefined;
@@ -254,7 +263,6 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
       },
     ),
   ) as { appKey: string; appSecret: string };
-  const nodeArgs = opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
   const child = await startChild(
     [
       ...nodeArgs,
@@ -421,7 +429,7 @@ try {
         reference: opt['gateway-reference'] === true,
         referenceDb: join(workDir, 'gateway-reference.db'),
         warmup,
-        cpuProfDir: opt['cpu-prof'] ? profDir : undefined,
+        nodeArgs,
         log,
       });
     } finally {
@@ -437,7 +445,7 @@ try {
       seconds: duration,
       rate: gatewayRate > 0 ? gatewayRate : 5000,
       durability,
-      cpuProfDir: opt['cpu-prof'] ? profDir : undefined,
+      nodeArgs,
     });
     const f = storeWrites.fixed;
     log(

@@ -78,8 +78,8 @@ interface Options {
   /** Where the durable relay keeps its file. */
   referenceDb: string;
   warmup: number;
-  /** Directory for the server's `--cpu-prof` profile, if wanted. */
-  cpuProfDir: string | undefined;
+  /** Node flags for nimbase's server (--cpu-prof, --node-arg); the relays do not get them. */
+  nodeArgs: readonly string[];
   log: (s: string) => void;
 }
 
@@ -255,7 +255,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
   const child = await startChild(
     [
       ...gcArgs(o.root),
-      ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),
+      ...o.nodeArgs,
       o.cli,
       'serve',
       '--data-dir',

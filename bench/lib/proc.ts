@@ -16,6 +16,8 @@ export function startChild(args: string[], portPattern: RegExp, env: NodeJS.Proc
     env: { ...process.env, ...env },
   });
   let out = '';
+  // BENCH_ECHO: the server's output on this terminal (stdout too: `--node-arg=--trace-gc` prints there).
+  if (process.env.BENCH_ECHO) proc.stdout!.on('data', (c) => process.stderr.write(c));
   let err = '';
   proc.stderr!.on('data', (c) => {
     if (process.env.BENCH_ECHO) process.stderr.write(c);

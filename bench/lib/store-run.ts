@@ -40,12 +40,13 @@ export async function runStoreWrites(o: {
   seconds: number;
   rate: number;
   durability: string;
-  cpuProfDir: string | undefined;
+  /** Node flags for the process that runs the store (--cpu-prof, --node-arg). */
+  nodeArgs: readonly string[];
 }): Promise<StoreWritesReport> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [
-      ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),
+      ...o.nodeArgs,
       join(o.root, 'bench/store-writes.mjs'),
       dirname(o.cli),
       String(o.seconds),

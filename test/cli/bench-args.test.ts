@@ -16,6 +16,7 @@ describe('bench command lines', () => {
     assert.match(r.stdout, /npm run bench -- \[--duration 10\]/);
     assert.match(r.stdout, /updateUinfo-1000/);
     assert.match(r.stdout, /--gateway-reference/);
+    assert.match(r.stdout, /--node-arg=<flag>/);
     assert.match(r.stdout, /Not run unless named: reference-create, reference-create-sealed/);
     assert.match(r.stdout, /store-messages \(the SQLite store's message writes alone/);
     const c = run('bench/crash.ts', ['--help']);
@@ -29,6 +30,11 @@ describe('bench command lines', () => {
     ['bench/run.ts', ['--durability', 'sometimes'], /--durability must be full or normal/],
     ['bench/run.ts', ['--scenario', 'nothing-like-it'], /no scenario matches nothing-like-it/],
     ['bench/run.ts', ['--database-url', 'mysql://x'], /--database-url must be a postgres:\/\/ URL/],
+    [
+      'bench/run.ts',
+      ['--node-arg', 'trace-gc'],
+      /--node-arg takes a Node or V8 flag such as --node-arg=--trace-gc/,
+    ],
     ['bench/crash.ts', ['--cycles', '0'], /--cycles must be an integer in 1\.\.1000/],
     ['bench/crash.ts', ['--durability', 'x'], /--durability must be full or normal/],
   ] as const)
