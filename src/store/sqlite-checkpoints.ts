@@ -209,7 +209,10 @@ export interface StoreNotice {
   message: string;
   /** The error's message, when one caused it. */
   error?: string | undefined;
-  /** Notices of the same event since the last line logged, besides this one (NoticeGate). */
+  /**
+   * Notices held back since the last line logged, besides this one: of the same event (NoticeGate),
+   * or state changes of a flapping checkpointer (StateChangeGate).
+   */
   repeated?: number | undefined;
 }
 
@@ -218,7 +221,7 @@ export interface StoreNotice {
  * log. The ones held back are counted: the next that passes carries the count, and `due()` hands out
  * the latest held one (with the count) once its interval has ended, so no count is lost even when
  * nothing of that event comes again. State changes that must be seen as they happen (the
- * checkpointer going silent, reporting again) are not meant for it.
+ * checkpointer going silent, reporting again) go through StateChangeGate instead.
  */
 export class NoticeGate {
   readonly #events = new Map<string, { at: number; held: number; last: StoreNotice | undefined }>();
@@ -245,6 +248,52 @@ export class NoticeGate {
       out.push(seen.held > 1 ? { ...seen.last, repeated: seen.held - 1 } : seen.last);
       this.#events.set(event, { at: now, held: 0, last: undefined });
     }
+    return out;
+  }
+}
+
+/**
+ * The checkpointer's state changes (going silent, reporting again) are logged as they happen, so
+ * the log's last word is the current state; but a checkpointer that flaps must not fill the log
+ * with two lines a flap. Within `intervalMs`, the first `burst` changes pass; later ones are held,
+ * and the latest of them goes out when the interval ends (`due`), carrying how many it stands for.
+ */
+export class StateChangeGate {
+  #windowStart = Number.NEGATIVE_INFINITY;
+  #passed = 0;
+  #held: StoreNotice | undefined;
+  #heldCount = 0;
+
+  constructor(
+    readonly burst = 4,
+    readonly intervalMs = 60_000,
+  ) {}
+
+  /** The notice to emit now, or undefined when it is held (the state flaps). */
+  pass(notice: StoreNotice, now: number): StoreNotice | undefined {
+    if (this.#held === undefined && now - this.#windowStart >= this.intervalMs) {
+      this.#windowStart = now;
+      this.#passed = 0;
+    }
+    if (this.#held === undefined && this.#passed < this.burst) {
+      this.#passed++;
+      return notice;
+    }
+    this.#held = notice;
+    this.#heldCount++;
+    return undefined;
+  }
+
+  /** Once the interval is over: the latest held change (the current state), with the count before it. */
+  due(now: number): StoreNotice | undefined {
+    const held = this.#held;
+    if (held === undefined || now - this.#windowStart < this.intervalMs) return undefined;
+    const out = this.#heldCount > 1 ? { ...held, repeated: this.#heldCount - 1 } : held;
+    this.#held = undefined;
+    this.#heldCount = 0;
+    // It starts a new interval, counted as its first change.
+    this.#windowStart = now;
+    this.#passed = 1;
     return out;
   }
 }

@@ -12,6 +12,7 @@ import {
   CheckpointRecord,
   type CheckpointSettings,
   NoticeGate,
+  StateChangeGate,
   type StoreNotice,
   WriterCheckpoints,
 } from './sqlite-checkpoints.js';
@@ -34,21 +35,27 @@ const db = openConnection(data.path, data.durability, Database);
 const executor = new SqliteWriteExecutor(db, data.key, data.resendWindow);
 const commits = new CommitRecord(data.commits);
 const notices = new NoticeGate();
+const stateChanges = new StateChangeGate();
 
 const post = (notice: StoreNotice) => port.postMessage({ type: 'notice', notice } satisfies FromWriter);
 
 /**
- * Passes a notice on to the store (which logs it). Repeating troubles go through the gate (one per
- * event a minute); a change of state (`gated` false) goes at once, so the log's last word is the
- * checkpointer's current state. Such changes are few by nature: silent means 2 s without a report.
+ * Passes a notice on to the store (which logs it). Repeating troubles go through their gate (one
+ * per event a minute); a change of state (`gated` false) goes at once, so the log's last word is
+ * the checkpointer's current state, unless it flaps (StateChangeGate: four a minute, then the
+ * latest when the minute is over).
  */
 function notify(notice: StoreNotice, gated = true): void {
-  const passed = gated ? notices.pass(notice, performance.now()) : notice;
+  const now = performance.now();
+  const passed = gated ? notices.pass(notice, now) : stateChanges.pass(notice, now);
   if (passed) post(passed);
 }
-// What the gate held back goes out once its minute is over, even if that trouble never recurs.
+// What the gates held back goes out once its minute is over, even if nothing of it recurs.
 setInterval(() => {
-  for (const notice of notices.due(performance.now())) post(notice);
+  const now = performance.now();
+  for (const notice of notices.due(now)) post(notice);
+  const state = stateChanges.due(now);
+  if (state) post(state);
 }, 10_000).unref();
 
 const errorText = (err: unknown) => String((err as Error)?.message ?? err);

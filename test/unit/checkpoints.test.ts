@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import {
   CheckpointRecord,
   NoticeGate,
+  StateChangeGate,
   type StoreNotice,
   WriterCheckpoints,
 } from '../../src/store/sqlite-checkpoints.js';
@@ -148,5 +149,39 @@ describe('NoticeGate', () => {
     // A new interval started with it: the next notice is held until it ends.
     assert.equal(gate.pass(failed, 1500), undefined);
     assert.deepEqual(gate.due(2000), [failed]);
+  });
+});
+
+describe('StateChangeGate', () => {
+  const stale: StoreNotice = { level: 'warn', event: 'checkpointer-stale', message: 'stale' };
+  const resumed: StoreNotice = { level: 'info', event: 'checkpointer-resumed', message: 'resumed' };
+
+  it('passes state changes as they happen, up to its burst per interval', () => {
+    const gate = new StateChangeGate(2, 1000);
+    assert.deepEqual(gate.pass(stale, 0), stale);
+    assert.deepEqual(gate.pass(resumed, 10), resumed);
+    assert.equal(gate.due(5000), undefined, 'nothing held');
+    // A new interval: two more pass.
+    assert.deepEqual(gate.pass(stale, 5000), stale);
+    assert.deepEqual(gate.pass(resumed, 5001), resumed);
+  });
+
+  it('a flapping state: later changes are held, and the latest goes out when the interval ends, with the count', () => {
+    const gate = new StateChangeGate(2, 1000);
+    assert.deepEqual(gate.pass(stale, 0), stale);
+    assert.deepEqual(gate.pass(resumed, 100), resumed);
+    assert.equal(gate.pass(stale, 200), undefined);
+    assert.equal(gate.pass(resumed, 300), undefined);
+    assert.equal(gate.pass(stale, 400), undefined);
+    assert.equal(gate.due(999), undefined, 'not before the interval ends');
+    // The current state (stale), standing for the two changes held before it.
+    assert.deepEqual(gate.due(1000), { ...stale, repeated: 2 });
+    assert.equal(gate.due(5000), undefined, 'handed out once');
+    // It counted as the first change of a new interval: one more passes, the next is held
+    // even after that interval's end until due() hands it out.
+    assert.deepEqual(gate.pass(resumed, 1100), resumed);
+    assert.equal(gate.pass(stale, 1200), undefined);
+    assert.equal(gate.pass(resumed, 2500), undefined, 'held behind the one still held');
+    assert.deepEqual(gate.due(2500), { ...resumed, repeated: 1 });
   });
 });
