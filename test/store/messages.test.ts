@@ -118,6 +118,20 @@ for (const adapter of ADAPTERS) {
       assert.ok((await s.insertMessage(msg('dup', { appKey: 'other' }), ['bob'])).inserted);
     });
 
+    it('close() waits for the writes queued before it: a new message and a resend are both answered', async () => {
+      const s = await open();
+      const first = await s.insertMessage(msg('c1'), ['bob']);
+      const resend = s.insertMessage(msg('c1'), ['bob']);
+      const next = s.insertMessage(msg('c2'), ['bob']);
+      await s.close();
+      current = undefined;
+      const [again, second] = await Promise.all([resend, next]);
+      assert.equal(again.inserted, false);
+      assert.equal(again.message.id, first.message.id);
+      assert.equal(second.inserted, true);
+      assert.ok(second.message.id > first.message.id);
+    });
+
     it('a resend is found even when its key holds a lone surrogate (the JSON framing can carry one)', async () => {
       const s = await open();
       const m = msg('\ud800lone', { from: 'x\udfffy' });
