@@ -150,7 +150,7 @@ export function onGroupError(err: unknown): 'split' | 'again' | 'fail' {
  * (settling none) when it fails; then follows onGroupError: the same group once more, each item
  * alone in order (only the refused one fails), or every item failed at once.
  */
-export async function runGroup<T extends { reject(err: unknown): void }>(
+export async function runGroup<T extends Failable>(
   group: T[],
   once: (group: T[]) => Promise<unknown>,
 ): Promise<Settle | undefined> {
