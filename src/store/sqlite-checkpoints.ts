@@ -284,6 +284,12 @@ export class StateChangeGate {
     return undefined;
   }
 
+  /** Drops a held change: the checkpointer is gone, and its last state change is no longer its state. */
+  forget(): void {
+    this.#held = undefined;
+    this.#heldCount = 0;
+  }
+
   /** Once the interval is over: the latest held change (the current state), with the count before it. */
   due(now: number): StoreNotice | undefined {
     const held = this.#held;

@@ -195,6 +195,8 @@ class Checkpoints {
         // Lost before close: SQLite's own checkpoints take over at the next group.
         this.#rule.lost();
         this.#lost = true;
+        // Its exit is the last word on it: a state change held back must not follow it in the log.
+        stateChanges.forget();
         if (!this.#closing)
           notify({
             level: 'warn',

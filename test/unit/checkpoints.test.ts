@@ -184,4 +184,12 @@ describe('StateChangeGate', () => {
     assert.equal(gate.pass(resumed, 2500), undefined, 'held behind the one still held');
     assert.deepEqual(gate.due(2500), { ...resumed, repeated: 1 });
   });
+
+  it('forget() drops a held change (the checkpointer exited: its exit is the last word)', () => {
+    const gate = new StateChangeGate(1, 1000);
+    assert.deepEqual(gate.pass(stale, 0), stale);
+    assert.equal(gate.pass(resumed, 10), undefined);
+    gate.forget();
+    assert.equal(gate.due(1000), undefined);
+  });
 });
