@@ -15,7 +15,7 @@ import {
   relayFlow,
   relayIdle,
 } from './gateway.js';
-import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './proc.js';
+import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, startChild } from './proc.js';
 
 interface IdleSessions {
   count: number;
@@ -85,7 +85,8 @@ interface Options {
 
 /**
  * Node flags for both servers (relay and nimbase alike): a full GC on SIGUSR2
- * (bench/gc-on-signal.mjs) before each RSS reading, and V8's young generation at the size it
+ * (bench/server-probe.mjs, which also counts the bytes allocated per flow) before each RSS reading,
+ * and V8's young generation at the size it
  * reaches under load from the start (16 MiB semi-spaces). Otherwise V8 grows it (by ~20 MiB)
  * during the first burst of allocation, and whichever server meets that burst inside the memory
  * measurement would count V8's one-time growth as per-session memory (the relay meets it in its
@@ -95,12 +96,13 @@ const gcArgs = (root: string) => [
   '--min-semi-space-size=16',
   '--expose-gc',
   '--import',
-  join(root, 'bench/gc-on-signal.mjs'),
+  join(root, 'bench/server-probe.mjs'),
 ];
 
 /** RSS in MiB after a forced full GC in `child` (started with gcArgs). */
 async function settledRss(child: Child): Promise<number> {
-  child.proc.kill('SIGUSR2');
+  await probe(child);
+  // V8 sweeps and gives pages back on helper threads after the GC: let it settle.
   await new Promise((r) => setTimeout(r, 500));
   return memoryMiB(child.pid)?.rss ?? Number.NaN;
 }
@@ -112,9 +114,15 @@ interface Cpu {
   mainCores: number | undefined;
   /** This process, the load generator (one thread): near 1 means the load, not the server, bound the run. */
   loaderCores: number;
+  /**
+   * Bytes the server's main thread allocated per second (bench/server-probe.mjs): divided by the
+   * messages per second, what each message costs the garbage collector. Undefined without the probe.
+   */
+  allocBytesPerSecond: number | undefined;
 }
 
 async function withCpu<T>(child: Child, f: () => Promise<T & { seconds: number }>): Promise<T & Cpu> {
+  await probe(child); // starts the allocation count afresh, after a full GC
   const c0 = cpuSeconds(child.pid);
   const m0 = cpuSeconds(child.pid, child.pid);
   const l0 = process.cpuUsage();
@@ -124,11 +132,13 @@ async function withCpu<T>(child: Child, f: () => Promise<T & { seconds: number }
   const l1 = process.cpuUsage(l0);
   const c1 = cpuSeconds(child.pid);
   const m1 = cpuSeconds(child.pid, child.pid);
+  const allocated = await probe(child);
   return {
     ...r,
     cpuCores: c0 !== undefined && c1 !== undefined ? (c1 - c0) / wall : undefined,
     mainCores: m0 !== undefined && m1 !== undefined ? (m1 - m0) / wall : undefined,
     loaderCores: (l1.user + l1.system) / 1e6 / wall,
+    allocBytesPerSecond: allocated === undefined ? undefined : allocated / wall,
   };
 }
 
@@ -137,7 +147,14 @@ function cpuNote(f: FlowResult & Cpu): string {
   if (f.cpuCores === undefined || f.perSecond === 0) return '';
   const us = (cores: number | undefined) =>
     cores === undefined ? '–' : ((cores * 1e6) / f.perSecond).toFixed(1);
-  return `, server CPU ${us(f.cpuCores)} µs/msg (event loop ${us(f.mainCores)}), load generator ${f.loaderCores.toFixed(2)} cores`;
+  return `, server CPU ${us(f.cpuCores)} µs/msg (event loop ${us(f.mainCores)}), allocated ${allocKiB(f)} KiB/msg, load generator ${f.loaderCores.toFixed(2)} cores`;
+}
+
+/** KiB the server's main thread allocated per delivered message, or '–'. */
+function allocKiB(f: FlowResult & Cpu): string {
+  return f.allocBytesPerSecond === undefined || f.perSecond === 0
+    ? '–'
+    : (f.allocBytesPerSecond / f.perSecond / 1024).toFixed(1);
 }
 
 /**
@@ -367,7 +384,7 @@ export function gatewayMarkdown(
   const perMsg = (cores: number | undefined, f: FlowResult) =>
     cores === undefined || f.perSecond === 0 ? '–' : ((cores * 1e6) / f.perSecond).toFixed(1);
   const row = (name: string, f: FlowResult & Cpu, ratio?: number) =>
-    `| ${name} | ${f.pairs} × ${f.window || 'open loop'} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${perMsg(f.cpuCores, f)} / ${perMsg(f.mainCores, f)} | ${f2(f.loaderCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
+    `| ${name} | ${f.pairs} × ${f.window || 'open loop'} | ${f0(f.perSecond)} | ${f2(ratio)} | ${f2(f.latencyMs.p50)} | ${f2(f.latencyMs.p99)} | ${f2(f.cpuCores)} | ${perMsg(f.cpuCores, f)} / ${perMsg(f.mainCores, f)} | ${allocKiB(f)} | ${f2(f.loaderCores)} | ${f0(f.sent)} / ${f0(f.delivered)} | ${f.offeredCap ? f0(f.offeredCap) : '–'} |${f.errors > 0 ? ` ⚠ ${f.errors} errors` : ''}`;
   const lines = [
     '',
     `## Client gateway, ${new Date().toISOString()}`,
@@ -376,8 +393,8 @@ export function gatewayMarkdown(
     '',
     `Server started with \`--gateway-packet-rate ${g.packetRate}\` (production default 50): senders are paced at 90 % of it, so the cap column shows what the rate limit let them offer; a cap far above the delivered rate means the limit did not bound the run.`,
     '',
-    '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | CPU µs/msg: server / event loop | load generator (cores) | sent / delivered | rate-limit cap msg/s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| flow | pairs × in flight | delivered msg/s | × relay | p50 ms | p99 ms | server CPU (cores) | CPU µs/msg: server / event loop | allocated KiB/msg | load generator (cores) | sent / delivered | rate-limit cap msg/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     row('bare ws relay', g.relay, 1),
     ...(g.durableRelay
       ? [

@@ -49,6 +49,33 @@ export function startChild(args: string[], portPattern: RegExp, env: NodeJS.Proc
   });
 }
 
+const PROBE_LINE = /nimbase-bench-probe alloc-bytes=(\d+)/;
+
+/**
+ * Signals `child` (started with bench/server-probe.mjs) and resolves the bytes its main thread
+ * allocated since the previous signal, once its full GC is done; undefined when no answer comes
+ * within `timeoutMs` (a server started without the probe).
+ */
+export function probe(child: Child, timeoutMs = 5000): Promise<number | undefined> {
+  const out = child.proc.stdout!;
+  return new Promise((resolve) => {
+    let seen = '';
+    const done = (bytes: number | undefined) => {
+      clearTimeout(timer);
+      out.off('data', onData);
+      resolve(bytes);
+    };
+    const onData = (c: Buffer | string) => {
+      seen = (seen + c).slice(-4096);
+      const m = PROBE_LINE.exec(seen);
+      if (m) done(Number(m[1]));
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    out.on('data', onData);
+    child.proc.kill('SIGUSR2');
+  });
+}
+
 export function stopChild(proc: ChildProcess, graceMs = 10_000): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
