@@ -42,7 +42,11 @@ export interface GatewayReport {
   idempotentRelayFixedRate: FixedRateResult | undefined;
   /** The relay at the fixed offered rate: the latency floor of the load generator and the kernel. */
   relayFixedRate: FixedRateResult | undefined;
-  nimbase: FlowResult & Cpu & { rssMiB: number | undefined; ratio: number };
+  /**
+   * The saturation round with the median ratio to the relay's flow just before it; with
+   * `--rounds` > 1, every round's ratio too, in the order they ran.
+   */
+  nimbase: FlowResult & Cpu & { rssMiB: number | undefined; ratio: number; ratioRounds?: number[] };
   /** The same flow at a fixed offered rate (`--gateway-rate`), for latency at a known load. */
   fixedRate: FixedRateResult | undefined;
   /** The server's `--gateway-packet-rate` for this run. */
@@ -207,38 +211,52 @@ async function durableReference(o: Options, env: Record<string, string>) {
 }
 
 export async function runGateway(o: Options): Promise<GatewayReport> {
-  const seconds = o.seconds;
+  // The relay stays up until nimbase's saturation rounds: each of them runs right after one of the
+  // relay's, so the two figures of a ratio are seconds apart, not a minute (the host's load moves).
   const relayChild = await startChild(
     [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
     /listening (\d+)/,
   );
-  let relay: GatewayReport['relay'];
-  let relaySessions: GatewayReport['relaySessions'];
-  let relayFixedRateResult: GatewayReport['relayFixedRate'];
   try {
-    await relayFlow(relayChild.port, o.pairs, o.window, Math.max(1, o.warmup)); // warm-up
-    relay = await withCpu(relayChild, () => relayFlow(relayChild.port, o.pairs, o.window, seconds));
-    if (o.fixedRate > 0)
-      relayFixedRateResult = await medianRound(o.rounds, () =>
-        withCpu(relayChild, () =>
-          relayFixedRate(relayChild.port, o.pairs, o.fixedRate, seconds, Math.max(1, o.warmup)),
-        ),
-      );
-    if (o.sessions > 0) {
-      const before = await settledRss(relayChild);
-      const idle = await relayIdle(relayChild.port, o.sessions);
-      const after = await settledRss(relayChild);
-      for (const ws of idle) ws.terminate();
-      relaySessions = {
-        count: o.sessions,
-        rssDeltaMiB: after - before,
-        kibPerSession: ((after - before) * 1024) / o.sessions,
-      };
-    }
+    return await runAgainstRelay(o, relayChild);
   } finally {
     await relayChild.stop();
   }
-  o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
+}
+
+/** One saturation round: the relay's flow, then nimbase's, and the ratio of the two. */
+interface SaturationRound {
+  relay: FlowResult & Cpu;
+  nimbase: FlowResult & Cpu;
+  ratio: number;
+}
+
+async function runAgainstRelay(o: Options, relayChild: Child): Promise<GatewayReport> {
+  const seconds = o.seconds;
+  let relaySessions: GatewayReport['relaySessions'];
+  let relayFixedRateResult: GatewayReport['relayFixedRate'];
+  await relayFlow(relayChild.port, o.pairs, o.window, Math.max(1, o.warmup)); // warm-up
+  if (o.fixedRate > 0)
+    relayFixedRateResult = await medianRound(o.rounds, () =>
+      withCpu(relayChild, () =>
+        relayFixedRate(relayChild.port, o.pairs, o.fixedRate, seconds, Math.max(1, o.warmup)),
+      ),
+    );
+  if (o.sessions > 0) {
+    const before = await settledRss(relayChild);
+    const idle = await relayIdle(relayChild.port, o.sessions);
+    const after = await settledRss(relayChild);
+    for (const ws of idle) ws.terminate();
+    relaySessions = {
+      count: o.sessions,
+      rssDeltaMiB: after - before,
+      kibPerSession: ((after - before) * 1024) / o.sessions,
+    };
+  }
+  if (relayFixedRateResult)
+    o.log(
+      `  relay at ${o.fixedRate} msg/s: p50 ${relayFixedRateResult.latencyMs.p50.toFixed(2)} ms, p99 ${relayFixedRateResult.latencyMs.p99.toFixed(2)} ms`,
+    );
   let durable: Awaited<ReturnType<typeof durableReference>> | undefined;
   let idempotent: Awaited<ReturnType<typeof durableReference>> | undefined;
   if (o.reference) {
@@ -254,10 +272,6 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
       `  relay + SQLite append, idempotent + offline entry (reference): ${Math.round(idempotent.saturated.perSecond)} msg/s${cpuNote(idempotent.saturated)}`,
     );
   }
-  if (relayFixedRateResult)
-    o.log(
-      `  relay at ${o.fixedRate} msg/s: p50 ${relayFixedRateResult.latencyMs.p50.toFixed(2)} ms, p99 ${relayFixedRateResult.latencyMs.p99.toFixed(2)} ms`,
-    );
 
   const dbArgs = o.databaseUrl === undefined ? [] : ['--database-url', o.databaseUrl];
   const creds = JSON.parse(
@@ -340,9 +354,23 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
     open.push(...senders, ...receivers);
     const pairs = receivers.map((client, i) => ({ client, accid: rx[i]! }));
     if (o.warmup > 0) await nimbaseFlow(senders, pairs, o.window, o.warmup, o.packetRate);
-    const flow = await withCpu(child, () => nimbaseFlow(senders, pairs, o.window, seconds, o.packetRate));
-    const nimbase = { ...flow, rssMiB: memoryMiB(child.pid)?.rss, ratio: flow.perSecond / relay.perSecond };
-    o.log(`  nimbase: ${Math.round(nimbase.perSecond)} msg/s${cpuNote(nimbase)}`);
+    // Saturation, `--rounds` times: the relay, then nimbase; the round with the median ratio stands.
+    const rounds: SaturationRound[] = [];
+    for (let i = 0; i < o.rounds; i++) {
+      const relay = await withCpu(relayChild, () => relayFlow(relayChild.port, o.pairs, o.window, seconds));
+      o.log(`  relay: ${Math.round(relay.perSecond)} msg/s${cpuNote(relay)}`);
+      const flow = await withCpu(child, () => nimbaseFlow(senders, pairs, o.window, seconds, o.packetRate));
+      o.log(`  nimbase: ${Math.round(flow.perSecond)} msg/s${cpuNote(flow)}`);
+      rounds.push({ relay, nimbase: flow, ratio: flow.perSecond / relay.perSecond });
+    }
+    const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor((rounds.length - 1) / 2)]!;
+    const relay = median.relay;
+    const nimbase = {
+      ...median.nimbase,
+      rssMiB: memoryMiB(child.pid)?.rss,
+      ratio: median.ratio,
+      ...(rounds.length > 1 ? { ratioRounds: rounds.map((r) => r.ratio) } : {}),
+    };
     let fixedRate: GatewayReport['fixedRate'];
     if (o.fixedRate > 0) {
       fixedRate = await medianRound(o.rounds, () =>
@@ -441,6 +469,11 @@ export function gatewayMarkdown(
   ];
   const spread = (name: string, f: FixedRateResult | undefined) =>
     f?.p99Rounds ? [`${name} ${f.p99Rounds.map((x) => x.toFixed(2)).join(' / ')} ms`] : [];
+  if (g.nimbase.ratioRounds)
+    lines.push(
+      `Saturation rounds, each the relay's flow then nimbase's (the table shows the round with the median ratio): ${g.nimbase.ratioRounds.map((r) => `${r.toFixed(2)} ×`).join(' / ')}.`,
+      '',
+    );
   const rounds = [
     ...spread('bare relay', g.relayFixedRate),
     ...spread('durable relay', g.durableRelayFixedRate),
