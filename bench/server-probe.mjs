@@ -1,46 +1,54 @@
 // Bench-only preload for the servers under test (`node --expose-gc --import ./bench/server-probe.mjs …`),
 // the relay and nimbase alike. On SIGUSR2 it
-//  1. reports the bytes the main thread allocated since the previous SIGUSR2 (or since it loaded):
-//     one stdout line `nimbase-bench-probe alloc-bytes=<n>`. V8's sampling heap profiler, counting
-//     the objects the GC has already collected too, samples one allocation per 64 KiB on average and
-//     scales each sample, so the figure is an unbiased estimate (±1 % over a few seconds of load)
-//     at a cost the load does not notice;
+//  1. counts the bytes the main thread allocated since the previous SIGUSR2 (or since it loaded).
+//     V8's sampling heap profiler, keeping the samples of the objects the GC has already collected
+//     too, samples one allocation per 64 KiB on average and scales each sample, so the sum is an
+//     unbiased estimate (within a few % once a few hundred MB were allocated);
 //  2. runs a full garbage collection, so that an RSS reading taken next counts live objects, not
-//     garbage the GC has not yet reclaimed.
-// The line is written after both, so a harness that waits for it knows the GC is done.
+//     garbage the GC has not yet reclaimed (nor the profile just read: it is dropped first);
+//  3. answers with one stdout line `nimbase-bench-probe seq=<k> alloc-bytes=<n>`, k counting the
+//     signals from 1, n = -1 when the count failed. The line comes after the GC, always, so a
+//     harness that waits for answer k knows its GC is done.
+// Worker threads inherit `--import`: there the preload does nothing (a signal never reaches them,
+// and a profiler nobody stops would keep every sample).
 import { Session } from 'node:inspector';
+import { isMainThread } from 'node:worker_threads';
 
-const session = new Session();
-session.connect();
-const post = (method, params) =>
-  new Promise((resolve, reject) =>
-    session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
-  );
+if (isMainThread) {
+  const session = new Session();
+  session.connect();
+  const post = (method, params) =>
+    new Promise((resolve, reject) =>
+      session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+    );
+  const SAMPLING = {
+    samplingInterval: 64 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  };
+  /** The bytes allocated under `node` and its callees (each node's selfSize is its scaled sample sum). */
+  const total = (node) => node.children.reduce((sum, child) => sum + total(child), node.selfSize);
+  const start = () => post('HeapProfiler.startSampling', SAMPLING);
 
-const SAMPLING = {
-  samplingInterval: 64 * 1024,
-  includeObjectsCollectedByMajorGC: true,
-  includeObjectsCollectedByMinorGC: true,
-};
-
-/** The bytes allocated under `node` and its callees (each node's selfSize is its scaled sample sum). */
-function total(node) {
-  let bytes = node.selfSize;
-  for (const child of node.children) bytes += total(child);
-  return bytes;
-}
-
-let started = post('HeapProfiler.enable').then(() => post('HeapProfiler.startSampling', SAMPLING));
-
-process.on('SIGUSR2', () => {
-  started = started
-    .then(() => post('HeapProfiler.stopSampling'))
-    .then(({ profile }) => {
+  let seq = 0;
+  const report = (err) =>
+    process.stderr.write(`nimbase-bench-probe: no allocation count: ${err?.message ?? err}\n`);
+  // A failure only costs the counts (answered -1): never an unhandled rejection in the server.
+  let last = post('HeapProfiler.enable').then(start).catch(report);
+  process.on('SIGUSR2', () => {
+    const k = ++seq;
+    const sampling = last;
+    last = (async () => {
+      let bytes = -1;
+      try {
+        await sampling;
+        bytes = Math.round(total((await post('HeapProfiler.stopSampling')).profile.head));
+      } catch (err) {
+        report(err);
+      }
       globalThis.gc?.();
-      const bytes = Math.round(total(profile.head));
-      return post('HeapProfiler.startSampling', SAMPLING).then(() =>
-        process.stdout.write(`nimbase-bench-probe alloc-bytes=${bytes}\n`),
-      );
-    })
-    .catch((err) => process.stderr.write(`nimbase-bench-probe failed: ${err?.message ?? err}\n`));
-});
+      process.stdout.write(`nimbase-bench-probe seq=${k} alloc-bytes=${bytes}\n`);
+      await start().catch(report);
+    })();
+  });
+}

@@ -1,6 +1,8 @@
 /**
- * The client-gateway part of `npm run bench`: the bare `ws` relay ceiling, then one fresh nimbase
- * server for memory per idle session, logins/s and P2P messages end to end.
+ * The client-gateway part of `npm run bench`: the bare `ws` relay (its latency floor and memory per
+ * idle connection), the durable references when asked, then one fresh nimbase server for memory per
+ * idle session, logins/s and P2P messages end to end, its saturation rounds each right after one of
+ * the relay's (the relay server stays up for them), and its fixed-rate rounds.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -32,12 +32,14 @@ export function startChild(args: string[], portPattern: RegExp, env: NodeJS.Proc
       reject(e);
     };
     proc.once('exit', (code) => fail(new Error(`server exited with ${code} before listening: ${err}`)));
-    proc.stdout!.on('data', (c) => {
+    const onData = (c: Buffer) => {
       out += c;
       const m = portPattern.exec(out);
       if (!m) return;
       clearTimeout(timer);
       proc.removeAllListeners('exit');
+      // Done with the output: later chunks (probe answers, logs) must not come back here.
+      proc.stdout!.off('data', onData);
       proc.stdout!.resume();
       resolve({
         proc,
@@ -45,33 +47,59 @@ export function startChild(args: string[], portPattern: RegExp, env: NodeJS.Proc
         port: Number(m[1]),
         stop: () => stopChild(proc),
       });
-    });
+    };
+    proc.stdout!.on('data', onData);
   });
 }
 
-const PROBE_LINE = /nimbase-bench-probe alloc-bytes=(\d+)/;
+const PROBE_LINE = /^nimbase-bench-probe seq=(\d+) alloc-bytes=(-?\d+)$/;
+
+/** Per child: signals sent, and who waits for the answer to which (a late answer finds nobody). */
+interface ProbeState {
+  sent: number;
+  waiting: Map<number, (bytes: number) => void>;
+}
+const probes = new WeakMap<Child, ProbeState>();
+
+function probeState(child: Child): ProbeState {
+  const known = probes.get(child);
+  if (known) return known;
+  const st: ProbeState = { sent: 0, waiting: new Map() };
+  let partial = '';
+  // Whole lines only: a chunk may end in the middle of one.
+  child.proc.stdout!.on('data', (c: Buffer) => {
+    const lines = (partial + c).split('\n');
+    partial = lines.pop()!.slice(-4096);
+    for (const line of lines) {
+      const m = PROBE_LINE.exec(line);
+      if (!m) continue;
+      st.waiting.get(Number(m[1]))?.(Number(m[2]));
+    }
+  });
+  probes.set(child, st);
+  return st;
+}
 
 /**
- * Signals `child` (started with bench/server-probe.mjs) and resolves the bytes its main thread
- * allocated since the previous signal, once its full GC is done; undefined when no answer comes
- * within `timeoutMs` (a server started without the probe).
+ * Signals `child`, which must have been started with bench/server-probe.mjs (without it, SIGUSR2
+ * ends the process), and resolves the bytes its main thread allocated since the previous signal
+ * once its full GC is done. Undefined when the count failed, or when the answer to this very
+ * signal did not come within `timeoutMs` (a late answer is never taken for a later signal's).
  */
-export function probe(child: Child, timeoutMs = 5000): Promise<number | undefined> {
-  const out = child.proc.stdout!;
+export function probe(child: Child, timeoutMs = 10_000): Promise<number | undefined> {
+  const st = probeState(child);
+  const k = ++st.sent;
   return new Promise((resolve) => {
-    let seen = '';
     const done = (bytes: number | undefined) => {
       clearTimeout(timer);
-      out.off('data', onData);
-      resolve(bytes);
+      st.waiting.delete(k);
+      resolve(bytes === undefined || bytes < 0 ? undefined : bytes);
     };
-    const onData = (c: Buffer | string) => {
-      seen = (seen + c).slice(-4096);
-      const m = PROBE_LINE.exec(seen);
-      if (m) done(Number(m[1]));
-    };
-    const timer = setTimeout(() => done(undefined), timeoutMs);
-    out.on('data', onData);
+    const timer = setTimeout(() => {
+      process.stderr.write(`bench: the server's probe did not answer signal ${k} in ${timeoutMs} ms\n`);
+      done(undefined);
+    }, timeoutMs);
+    st.waiting.set(k, done);
     child.proc.kill('SIGUSR2');
   });
 }
