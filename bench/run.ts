@@ -33,7 +33,7 @@ import { signedCall } from '../src/client/server-api.js';
 import { parseBenchArgs, usageError } from './lib/cli.js';
 import { type GatewayReport, gatewayMarkdown, runGateway } from './lib/gateway-run.js';
 import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/loaders.js';
-import { type Child, cpuPressure, cpuSeconds, memoryMiB, startChild } from './lib/proc.js';
+import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, startChild } from './lib/proc.js';
 import { markdownReport, type ScenarioResult } from './lib/report.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { runStoreWrites, STORE_SCENARIO, type StoreWritesReport, storeMarkdown } from './lib/store-run.js';
@@ -181,8 +181,16 @@ const profDir = join(ROOT, 'bench/results/cpu-prof');
 /** Node flags for nimbase's own processes: the profiler's, then the user's `--node-arg`s. */
 const nodeArgs = [...(opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...extraNodeArgs];
 
+/**
+ * Every server measured here (the ceiling, nimbase, the reference) loads bench/server-probe.mjs: on
+ * SIGUSR2 a full GC and the bytes its main thread allocated since the last signal.
+ */
+const PROBE_ARGS = ['--expose-gc', '--import', join(ROOT, 'bench/server-probe.mjs')];
+
 interface Measured extends LoadResult {
   cpuCores: number | undefined;
+  /** Bytes the server's main thread allocated per answered request (bench/server-probe.mjs). */
+  allocBytesPerRequest: number | undefined;
   cpuUsPerRequest: number | undefined;
   loopCpuUsPerRequest: number | undefined;
   rssMiB: number | undefined;
@@ -207,6 +215,7 @@ async function measure(
     threads,
   };
   if (warmup > 0) await runLoad(loader, { ...spec, runId: 'w', durationSeconds: warmup });
+  await probe(child); // the allocation count starts here, after a full GC
   const cpu0 = cpuSeconds(child.pid);
   const loop0 = cpuSeconds(child.pid, child.pid);
   const t0 = process.hrtime.bigint();
@@ -223,11 +232,13 @@ async function measure(
   const cpu1 = cpuSeconds(child.pid);
   const loop1 = cpuSeconds(child.pid, child.pid);
   const mem = memoryMiB(child.pid);
+  const allocated = await probe(child);
   const perRequest = (a: number | undefined, b: number | undefined) =>
     a !== undefined && b !== undefined && r.requests > 0 ? ((b - a) / r.requests) * 1e6 : undefined;
   return {
     ...r,
     cpuCores: cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / wall : undefined,
+    allocBytesPerRequest: allocated !== undefined && r.requests > 0 ? allocated / r.requests : undefined,
     // CPU time per answered request: a figure that contention on a shared host distorts far less
     // than requests/s. The event loop's share is what bounds one node.
     cpuUsPerRequest: perRequest(cpu0, cpu1),
@@ -240,7 +251,7 @@ async function measure(
 }
 
 async function runBaseline(): Promise<Measured> {
-  const child = await startChild([join(ROOT, 'bench/baseline-server.mjs')], /listening (\d+)/);
+  const child = await startChild([...PROBE_ARGS, join(ROOT, 'bench/baseline-server.mjs')], /listening (\d+)/);
   try {
     const create = SCENARIOS[0]!;
     return await measure(child, create, { appKey: 'baseline', appSecret: 'baseline' }, baselineDuration);
@@ -265,6 +276,7 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
   ) as { appKey: string; appSecret: string };
   const child = await startChild(
     [
+      ...PROBE_ARGS,
       ...nodeArgs,
       cli,
       'serve',
@@ -319,7 +331,11 @@ async function runReference(s: Scenario, dataDir: string): Promise<ScenarioResul
     REF_DB: join(dataDir, 'reference.db'),
     REF_SYNC: durability === 'normal' ? 'NORMAL' : 'FULL',
   };
-  const child = await startChild([join(ROOT, 'bench/reference-create.mjs')], /listening (\d+)/, env);
+  const child = await startChild(
+    [...PROBE_ARGS, join(ROOT, 'bench/reference-create.mjs')],
+    /listening (\d+)/,
+    env,
+  );
   try {
     const m = await measure(child, s, { appKey: 'baseline', appSecret: 'baseline' });
     return { name: s.name, ...m, expectCode: s.expectCode };

@@ -9,6 +9,7 @@ export type ScenarioResult =
       cpuCores: number | undefined;
       cpuUsPerRequest?: number | undefined;
       loopCpuUsPerRequest?: number | undefined;
+      allocBytesPerRequest?: number | undefined;
       rssMiB: number | undefined;
       peakRssMiB: number | undefined;
       hostCpuPressure: number | undefined;
@@ -26,6 +27,7 @@ interface Report {
     cpuCores: number | undefined;
     cpuUsPerRequest?: number | undefined;
     loopCpuUsPerRequest?: number | undefined;
+    allocBytesPerRequest?: number | undefined;
     rssMiB: number | undefined;
     hostCpuPressure: number | undefined;
   })[];
@@ -71,6 +73,8 @@ const perReq = (x: { cpuUsPerRequest?: number | undefined; loopCpuUsPerRequest?:
   x.cpuUsPerRequest === undefined
     ? '–'
     : `${x.cpuUsPerRequest.toFixed(1)} (${x.loopCpuUsPerRequest?.toFixed(1) ?? '–'})`;
+const kib = (x: { allocBytesPerRequest?: number | undefined }) =>
+  x.allocBytesPerRequest === undefined ? '–' : (x.allocBytesPerRequest / 1024).toFixed(1);
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const f2 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(2));
 const f1 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
@@ -85,16 +89,16 @@ export function markdownReport(r: Report): string {
   const m = r.machine;
   const s = r.settings;
   const rows = [
-    '| scenario | req/s | × ceiling | p50 ms | p99 ms | server CPU (cores) | CPU µs/req (event loop) | RSS MiB (peak) | host CPU pressure % | answers |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | req/s | × ceiling | p50 ms | p99 ms | server CPU (cores) | CPU µs/req (event loop) | allocated KiB/req | RSS MiB (peak) | host CPU pressure % | answers |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const [i, b] of r.baseline.entries())
     rows.push(
-      `| baseline node:http${r.baseline.length > 2 ? ` (${i + 1})` : r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${perReq(b)} | ${f1(b.rssMiB)} | ${f0p(b.hostCpuPressure)} | ${codes(b.codes)} |`,
+      `| baseline node:http${r.baseline.length > 2 ? ` (${i + 1})` : r.baseline.length > 1 ? ` (${i === 0 ? 'before' : 'after'})` : ''} | ${f0(b.requestsPerSecond)} | ${f2(b.requestsPerSecond / r.ceiling)} | ${f2(b.latencyMs.p50)} | ${f2(b.latencyMs.p99)} | ${f2(b.cpuCores)} | ${perReq(b)} | ${kib(b)} | ${f1(b.rssMiB)} | ${f0p(b.hostCpuPressure)} | ${codes(b.codes)} |`,
     );
   for (const x of r.scenarios) {
     if ('skipped' in x) {
-      rows.push(`| ${x.name} | – | – | – | – | – | – | – | skipped: ${x.skipped} |`);
+      rows.push(`| ${x.name} | – | – | – | – | – | – | – | – | – | skipped: ${x.skipped} |`);
       continue;
     }
     const wrong = Object.entries(x.codes)
@@ -102,7 +106,7 @@ export function markdownReport(r: Report): string {
       .reduce((a, [, v]) => a + v, 0);
     const flag = wrong > 0 || x.errors > 0 ? ` ⚠ ${wrong} unexpected, ${x.errors} errors` : '';
     rows.push(
-      `| ${x.name} | ${f0(x.requestsPerSecond)} | ${f2(x.ratio)} | ${f2(x.latencyMs.p50)} | ${f2(x.latencyMs.p99)} | ${f2(x.cpuCores)} | ${perReq(x)} | ${f1(x.rssMiB)} (${f1(x.peakRssMiB)}) | ${f0p(x.hostCpuPressure)} | ${codes(x.codes)}${flag} |`,
+      `| ${x.name} | ${f0(x.requestsPerSecond)} | ${f2(x.ratio)} | ${f2(x.latencyMs.p50)} | ${f2(x.latencyMs.p99)} | ${f2(x.cpuCores)} | ${perReq(x)} | ${kib(x)} | ${f1(x.rssMiB)} (${f1(x.peakRssMiB)}) | ${f0p(x.hostCpuPressure)} | ${codes(x.codes)}${flag} |`,
     );
   }
   return [
