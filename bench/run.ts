@@ -33,7 +33,7 @@ import { signedCall } from '../src/client/server-api.js';
 import { parseBenchArgs, usageError } from './lib/cli.js';
 import { type GatewayReport, gatewayMarkdown, runGateway } from './lib/gateway-run.js';
 import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/loaders.js';
-import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, startChild } from './lib/proc.js';
+import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, probeEnv, startChild } from './lib/proc.js';
 import { markdownReport, type ScenarioResult } from './lib/report.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { runStoreWrites, STORE_SCENARIO, type StoreWritesReport, storeMarkdown } from './lib/store-run.js';
@@ -251,7 +251,11 @@ async function measure(
 }
 
 async function runBaseline(): Promise<Measured> {
-  const child = await startChild([...PROBE_ARGS, join(ROOT, 'bench/baseline-server.mjs')], /listening (\d+)/);
+  const child = await startChild(
+    [...PROBE_ARGS, join(ROOT, 'bench/baseline-server.mjs')],
+    /listening (\d+)/,
+    probeEnv(baselineDuration),
+  );
   try {
     const create = SCENARIOS[0]!;
     return await measure(child, create, { appKey: 'baseline', appSecret: 'baseline' }, baselineDuration);
@@ -291,6 +295,7 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
       ...dbArgs,
     ],
     /listening on http:\/\/[^:]+:(\d+)/,
+    probeEnv(duration),
   );
   try {
     const baseUrl = `http://127.0.0.1:${child.port}`;
@@ -327,6 +332,7 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
 async function runReference(s: Scenario, dataDir: string): Promise<ScenarioResult> {
   mkdirSync(dataDir, { recursive: true });
   const env = {
+    ...probeEnv(duration),
     ...s.reference,
     REF_DB: join(dataDir, 'reference.db'),
     REF_SYNC: durability === 'normal' ? 'NORMAL' : 'FULL',

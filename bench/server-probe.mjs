@@ -2,8 +2,9 @@
 // the relay and nimbase alike. On SIGUSR2 it
 //  1. counts the bytes the main thread allocated since the previous SIGUSR2 (or since it loaded).
 //     V8's sampling heap profiler, keeping the samples of the objects the GC has already collected
-//     too, samples one allocation per 64 KiB on average and scales each sample, so the sum is an
-//     unbiased estimate (within a few % once a few hundred MB were allocated);
+//     too, samples one allocation per 64 KiB on average (NIMBASE_BENCH_PROBE_INTERVAL_KIB) and
+//     scales each sample, so the sum is an unbiased estimate (within a few % once a few hundred
+//     samples were taken);
 //  2. runs a full garbage collection, so that an RSS reading taken next counts live objects, not
 //     garbage the GC has not yet reclaimed (nor the profile just read: it is dropped first);
 //  3. answers with one stdout line `nimbase-bench-probe seq=<k> alloc-bytes=<n>`, k counting the
@@ -21,8 +22,12 @@ if (isMainThread) {
     new Promise((resolve, reject) =>
       session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
     );
+  // The profiler keeps every sample until it is stopped, and stopping it runs a full GC (so it is
+  // stopped only at a signal, between measured windows). A harness that measures a long window
+  // (`--duration 600`) sets a larger interval, so that the samples stay a few tens of thousands.
+  const intervalKiB = Number(process.env.NIMBASE_BENCH_PROBE_INTERVAL_KIB) || 64;
   const SAMPLING = {
-    samplingInterval: 64 * 1024,
+    samplingInterval: intervalKiB * 1024,
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: true,
   };

@@ -17,7 +17,7 @@ import {
   relayFlow,
   relayIdle,
 } from './gateway.js';
-import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, startChild } from './proc.js';
+import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, probeEnv, startChild } from './proc.js';
 
 interface IdleSessions {
   count: number;
@@ -193,7 +193,7 @@ async function durableReference(o: Options, env: Record<string, string>) {
   const ref = await startChild(
     [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
     /listening (\d+)/,
-    env,
+    { ...probeEnv(o.seconds), ...env },
   );
   try {
     await relayFlow(ref.port, o.pairs, o.window, Math.max(1, o.warmup));
@@ -218,6 +218,7 @@ export async function runGateway(o: Options): Promise<GatewayReport> {
   const relayChild = await startChild(
     [...gcArgs(o.root), join(o.root, 'bench/relay-server.mjs')],
     /listening (\d+)/,
+    probeEnv(o.seconds),
   );
   try {
     return await runAgainstRelay(o, relayChild);
@@ -304,6 +305,7 @@ async function runAgainstRelay(o: Options, relayChild: Child): Promise<GatewayRe
       String(o.packetRate),
     ],
     /listening on http:\/\/[^:]+:(\d+)/,
+    probeEnv(o.seconds),
   );
   const open: LinkClient[] = [];
   try {

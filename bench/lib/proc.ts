@@ -52,6 +52,15 @@ export function startChild(args: string[], portPattern: RegExp, env: NodeJS.Proc
   });
 }
 
+/**
+ * The environment for a server started with bench/server-probe.mjs whose measured windows last
+ * `seconds`: one sample per 64 KiB allocated up to 10 s windows, proportionally fewer beyond, so
+ * that the profiler's kept samples stay a few tens of thousands however long the window.
+ */
+export const probeEnv = (seconds: number): Record<string, string> => ({
+  NIMBASE_BENCH_PROBE_INTERVAL_KIB: String(64 * Math.max(1, Math.ceil(seconds / 10))),
+});
+
 const PROBE_LINE = /^nimbase-bench-probe seq=(\d+) alloc-bytes=(-?\d+)$/;
 
 /** Per child: signals sent, and who waits for the answer to which (a late answer finds nobody). */
