@@ -90,10 +90,9 @@ interface Options {
 }
 
 /**
- * Node flags for both servers (relay and nimbase alike): a full GC on SIGUSR2
- * (bench/server-probe.mjs, which also counts the bytes allocated per flow) before each RSS reading,
- * and V8's young generation at the size it
- * reaches under load from the start (16 MiB semi-spaces). Otherwise V8 grows it (by ~20 MiB)
+ * Node flags for both servers (relay and nimbase alike): a full GC on SIGUSR2 before each RSS
+ * reading (bench/server-probe.mjs, which also counts the bytes allocated per flow), and V8's young
+ * generation at the size it reaches under load from the start (16 MiB semi-spaces). Otherwise V8 grows it (by ~20 MiB)
  * during the first burst of allocation, and whichever server meets that burst inside the memory
  * measurement would count V8's one-time growth as per-session memory (the relay meets it in its
  * flow, nimbase in the logins).
