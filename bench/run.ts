@@ -33,7 +33,16 @@ import { signedCall } from '../src/client/server-api.js';
 import { parseBenchArgs, usageError } from './lib/cli.js';
 import { type GatewayReport, gatewayMarkdown, runGateway } from './lib/gateway-run.js';
 import { type LoaderName, type LoadResult, runLoad, wrkAvailable } from './lib/loaders.js';
-import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, probeEnv, startChild } from './lib/proc.js';
+import {
+  type Child,
+  cpuPressure,
+  cpuSeconds,
+  memoryMiB,
+  probe,
+  probeArgs,
+  probeEnv,
+  startChild,
+} from './lib/proc.js';
 import { markdownReport, type ScenarioResult } from './lib/report.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { runStoreWrites, STORE_SCENARIO, type StoreWritesReport, storeMarkdown } from './lib/store-run.js';
@@ -185,7 +194,7 @@ const nodeArgs = [...(opt['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir
  * Every server measured here (the ceiling, nimbase, the reference) loads bench/server-probe.mjs: on
  * SIGUSR2 a full GC and the bytes its main thread allocated since the last signal.
  */
-const PROBE_ARGS = ['--expose-gc', '--import', join(ROOT, 'bench/server-probe.mjs')];
+const PROBE_ARGS = probeArgs(ROOT);
 
 interface Measured extends LoadResult {
   cpuCores: number | undefined;

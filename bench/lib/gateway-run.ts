@@ -17,7 +17,16 @@ import {
   relayFlow,
   relayIdle,
 } from './gateway.js';
-import { type Child, cpuPressure, cpuSeconds, memoryMiB, probe, probeEnv, startChild } from './proc.js';
+import {
+  type Child,
+  cpuPressure,
+  cpuSeconds,
+  memoryMiB,
+  probe,
+  probeArgs,
+  probeEnv,
+  startChild,
+} from './proc.js';
 
 interface IdleSessions {
   count: number;
@@ -97,12 +106,7 @@ interface Options {
  * measurement would count V8's one-time growth as per-session memory (the relay meets it in its
  * flow, nimbase in the logins).
  */
-const gcArgs = (root: string) => [
-  '--min-semi-space-size=16',
-  '--expose-gc',
-  '--import',
-  join(root, 'bench/server-probe.mjs'),
-];
+const gcArgs = (root: string) => ['--min-semi-space-size=16', ...probeArgs(root)];
 
 /** RSS in MiB after a forced full GC in `child` (started with gcArgs). */
 async function settledRss(child: Child): Promise<number> {

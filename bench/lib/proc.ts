@@ -1,6 +1,7 @@
 /** Child servers for the benchmarks: start, find the port, sample CPU and memory from /proc, stop. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface Child {
   proc: ChildProcess;
@@ -51,6 +52,13 @@ export function startChild(args: string[], portPattern: RegExp, env: NodeJS.Proc
     proc.stdout!.on('data', onData);
   });
 }
+
+/** Node flags that load bench/server-probe.mjs (`root`: the repository) into a server. */
+export const probeArgs = (root: string): string[] => [
+  '--expose-gc',
+  '--import',
+  join(root, 'bench/server-probe.mjs'),
+];
 
 /**
  * The environment for a server started with bench/server-probe.mjs whose measured windows last
