@@ -2,9 +2,9 @@
 // the relay and nimbase alike. On SIGUSR2 it
 //  1. counts the bytes the main thread allocated since the previous SIGUSR2 (or since it loaded).
 //     V8's sampling heap profiler, keeping the samples of the objects the GC has already collected
-//     too, samples one allocation per 64 KiB on average (NIMBASE_BENCH_PROBE_INTERVAL_KIB) and
-//     scales each sample, so the sum is an unbiased estimate (within a few % once a few hundred
-//     samples were taken);
+//     too, samples one allocation per NIMBASE_BENCH_PROBE_INTERVAL_KIB KiB on average (64 without
+//     it; the harness sets it from the window's length) and scales each sample, so the sum is an
+//     unbiased estimate (within a few % once a few hundred samples were taken);
 //  2. runs a full garbage collection, so that an RSS reading taken next counts live objects, not
 //     garbage the GC has not yet reclaimed (nor the profile just read: it is dropped first);
 //  3. answers with one stdout line `nimbase-bench-probe seq=<k> alloc-bytes=<n>`, k counting the
@@ -22,9 +22,10 @@ if (isMainThread) {
     new Promise((resolve, reject) =>
       session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
     );
-  // The profiler keeps every sample until it is stopped, and stopping it runs a full GC (so it is
-  // stopped only at a signal, between measured windows). A harness that measures a long window
-  // (`--duration 600`) sets a larger interval, so that the samples stay a few tens of thousands.
+  // The profiler keeps every sample until it is stopped (~200 bytes each, in the RSS), and stopping
+  // it runs a full GC (so it is stopped only at a signal, between measured windows). The harness
+  // sets the interval from the window's length (proc.ts, probeEnv), so that a window keeps about
+  // ten thousand samples at most, however long it lasts.
   const intervalKiB = Number(process.env.NIMBASE_BENCH_PROBE_INTERVAL_KIB) || 64;
   const SAMPLING = {
     samplingInterval: intervalKiB * 1024,

@@ -62,11 +62,14 @@ export const probeArgs = (root: string): string[] => [
 
 /**
  * The environment for a server started with bench/server-probe.mjs whose measured windows last
- * `seconds`: one sample per 64 KiB allocated up to 10 s windows, proportionally fewer beyond, so
- * that the profiler's kept samples stay a few tens of thousands however long the window.
+ * `seconds`: one sample per 32 KiB × `seconds` allocated (64 KiB at least). The profiler keeps
+ * every sample until it is stopped, about 200 bytes each in the server's RSS (with one per 64 KiB,
+ * a 10-minute create run grew 9 MiB from them alone); so a window keeps about 9,000 at the highest
+ * allocation rates measured here (~300 MB/s) however long it lasts, and a 10 s window at the
+ * gateway's fixed rate (~60 MB/s) still about 1,900, enough for an estimate within ~2 %.
  */
 export const probeEnv = (seconds: number): Record<string, string> => ({
-  NIMBASE_BENCH_PROBE_INTERVAL_KIB: String(64 * Math.max(1, Math.ceil(seconds / 10))),
+  NIMBASE_BENCH_PROBE_INTERVAL_KIB: String(Math.max(64, Math.ceil(32 * seconds))),
 });
 
 const PROBE_LINE = /^nimbase-bench-probe seq=(\d+) alloc-bytes=(-?\d+)$/;
