@@ -46,6 +46,7 @@ import {
 import { markdownReport, type ScenarioResult } from './lib/report.js';
 import { SCENARIOS, type Scenario } from './lib/scenarios.js';
 import { runStoreWrites, STORE_SCENARIO, type StoreWritesReport, storeMarkdown } from './lib/store-run.js';
+import { evaluateTargets, type ScenarioFigures, targetsMarkdown } from './lib/targets.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const USAGE = `
@@ -506,14 +507,25 @@ const report = {
   storeWrites,
 };
 baseline = report.baseline;
+// Issue 6's targets against this run (bench/lib/targets.ts): in the JSON and at the report's end.
+const targets = evaluateTargets({
+  store: pgUrl === undefined ? 'sqlite' : 'postgres',
+  durability,
+  connections,
+  duration,
+  scenarios: report.scenarios.filter((s): s is ScenarioFigures & ScenarioResult => 'requestsPerSecond' in s),
+  createdRows,
+  gateway,
+});
 const md =
   (baseline.length > 0 ? markdownReport(report) : '') +
   (gateway ? gatewayMarkdown(gateway, machine) : '') +
-  (storeWrites ? storeMarkdown(storeWrites) : '');
+  (storeWrites ? storeMarkdown(storeWrites) : '') +
+  targetsMarkdown(targets);
 const stamp = report.at.replace(/[:.]/g, '-');
 const outDir = join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(join(outDir, `${stamp}.json`), `${JSON.stringify({ ...report, targets }, null, 2)}\n`);
 writeFileSync(join(outDir, `${stamp}.md`), md);
 process.stdout.write(md);
 log(`results: bench/results/${stamp}.json and .md`);
