@@ -47,6 +47,7 @@ export interface TargetInput {
         durableRelay?: FlowFigures | undefined;
         fixedRate?: FlowFigures | undefined;
         relayFixedRate?: FlowFigures | undefined;
+        durableRelayFixedRate?: FlowFigures | undefined;
         sessions?: { count: number; kibPerSession: number; loginsPerSecond: number } | undefined;
       }
     | undefined;
@@ -267,7 +268,14 @@ function gatewayRows(input: TargetInput): TargetRow[] {
     rows.push({
       target: p99Target,
       measured: `${f2(fixed.latencyMs.p99)} ms`,
-      reference: g.relayFixedRate ? `the bare relay: ${f2(g.relayFixedRate.latencyMs.p99)} ms` : undefined,
+      reference:
+        [
+          g.relayFixedRate && `the bare relay: ${f2(g.relayFixedRate.latencyMs.p99)} ms`,
+          g.durableRelayFixedRate &&
+            `the relay + SQLite append: ${f2(g.durableRelayFixedRate.latencyMs.p99)} ms`,
+        ]
+          .filter(Boolean)
+          .join('; ') || undefined,
       verdict: verdictOf(fixed.latencyMs.p99 <= TARGETS.gatewayP99Ms),
     });
   const sessions = g.sessions;

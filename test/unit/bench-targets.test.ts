@@ -149,6 +149,17 @@ describe('bench targets (issue 6)', () => {
     assert.match(row(rows, 'gateway P2P').measured, /0\.47 × \(23,500 against 50,000 msg\/s\)/);
     assert.equal(row(rows, 'gateway p99').verdict, 'met');
     assert.match(row(rows, 'gateway p99').reference ?? '', /bare relay: 0\.90 ms/);
+    const durable = evaluateTargets(
+      base({
+        gateway: gateway({
+          durableRelayFixedRate: { pairs: 100, perSecond: 5_000, latencyMs: { p99: 5.6 }, offered: 5_000 },
+        }),
+      }),
+    );
+    assert.match(
+      row(durable, 'gateway p99').reference ?? '',
+      /bare relay: 0\.90 ms; the relay \+ SQLite append: 5\.60 ms/,
+    );
     assert.equal(row(rows, '≤ 16 KiB').verdict, 'met');
     assert.equal(row(rows, 'logins/s').verdict, 'reported');
 
