@@ -521,7 +521,8 @@ const md =
   (baseline.length > 0 ? markdownReport(report) : '') +
   (gateway ? gatewayMarkdown(gateway, machine) : '') +
   (storeWrites ? storeMarkdown(storeWrites) : '') +
-  targetsMarkdown(targets);
+  // Not after a store-only run (`--scenario store`): it measures none of the issue's targets.
+  (baseline.length > 0 || gateway ? targetsMarkdown(targets) : '');
 const stamp = report.at.replace(/[:.]/g, '-');
 const outDir = join(ROOT, 'bench/results');
 mkdirSync(outDir, { recursive: true });
