@@ -37,7 +37,8 @@ interface Report {
   rounds?: number;
 }
 
-const median = (xs: number[]) => {
+/** The median; of an even count, the mean of the two middle values. */
+export const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;

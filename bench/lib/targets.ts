@@ -8,6 +8,7 @@
  * count or rate, a run shorter than ten minutes, a scenario not selected) says so instead of a
  * verdict. With `--rounds` > 1 a ratio or p99 is the median over the rounds, as in the rounds table.
  */
+import { median } from './report.js';
 
 /** The parts of an HTTP scenario's result the targets read. */
 export interface ScenarioFigures {
@@ -90,11 +91,6 @@ export const TARGETS = {
  */
 export const FLAT_RSS_GROWTH = 0.03;
 
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const f2 = (n: number) => n.toFixed(2);
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const verdictOf = (ok: boolean): Verdict => (ok ? 'met' : 'not met');
